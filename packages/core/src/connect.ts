@@ -1,0 +1,47 @@
+import type { PgqrsConfig } from './config.js'
+import { resolveConfig } from './config.js'
+import { parseDsn, type ParsedDsn } from './dsn.js'
+import { ConfigError } from './errors.js'
+import type { Store } from './store/store.js'
+
+/** What every store package exports so that {@link connect} can open it by DSN. */
+export interface StorePackage {
+  /** Opens a store for a parsed DSN; checks the connection within `connectTimeoutMs`. */
+  openStore(dsn: ParsedDsn, config: PgqrsConfig): Promise<Store>
+}
+
+/**
+ * Opens a store by DSN. The backend is chosen by exact URL scheme and its package is loaded with a
+ * dynamic import, so only the store you use needs to be installed:
+ * `postgres://` → `@pgqrs/store-postgres`, `sqlite:` → `@pgqrs/store-sqlite`,
+ * `turso:` / `libsql:` → `@pgqrs/store-turso`.
+ *
+ * @example
+ * ```ts
+ * const store = await connect('sqlite:///var/data/app.db')
+ * const pg = await connect('postgres://user@localhost:5432/app', { schema: 'jobs' })
+ * ```
+ * @throws ConfigError for an unknown scheme, a malformed URL, bad config or a missing store package.
+ * @throws ConnectionError when the database cannot be reached within `connectTimeoutMs`.
+ */
+export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<Store> {
+  const parsed = parseDsn(dsn)
+  resolveConfig(config)
+  let mod: Partial<StorePackage>
+  try {
+    mod = (await import(parsed.package)) as Partial<StorePackage>
+  } catch (cause) {
+    if ((cause as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new ConfigError(
+        'dsn',
+        `The ${parsed.backend} backend needs the package ${parsed.package}: install it with \`pnpm add ${parsed.package}\` (or npm install ${parsed.package})`,
+        { cause },
+      )
+    }
+    throw cause
+  }
+  if (typeof mod.openStore !== 'function') {
+    throw new ConfigError('dsn', `${parsed.package} does not export openStore(): install a matching version`)
+  }
+  return mod.openStore(parsed, config)
+}

@@ -1,0 +1,61 @@
+import type { ResolvedConfig } from '../config.js'
+import type { MessageRepository } from './messages.js'
+import type { QueueRepository } from './queues.js'
+import type { RunRepository, StepRepository, WorkflowRepository } from './workflows.js'
+import type { WorkerRepository } from './workers.js'
+
+/** What a store can do; queue, workflow and the conformance suite branch on this only. */
+export interface StoreCapabilities {
+  /** `multi-process`: many processes on many hosts may share the database. */
+  readonly concurrency: 'multi-process' | 'single-process'
+  /** Concurrent consumers never wait on or double-lease a row (`FOR UPDATE SKIP LOCKED`). */
+  readonly skipLocked: boolean
+  /** The store can wake idle workers on enqueue (LISTEN/NOTIFY). */
+  readonly notifications: boolean
+}
+
+/** The repositories, bound either to the store or to one open transaction. */
+export interface StoreRepositories {
+  readonly queues: QueueRepository
+  readonly messages: MessageRepository
+  readonly workers: WorkerRepository
+  readonly workflows: WorkflowRepository
+  readonly runs: RunRepository
+  readonly steps: StepRepository
+}
+
+/**
+ * A transaction opened by {@link Store.transaction}: the same repositories, all writing in one
+ * transaction, plus `db`, the driver-level handle (a Kysely `Transaction`) for the caller's own writes.
+ */
+export interface StoreTransaction extends StoreRepositories {
+  readonly db: unknown
+}
+
+/** A listener subscription returned by {@link Store.listen}. */
+export interface Subscription {
+  /** Stops listening; safe to call twice. */
+  close(): Promise<void>
+}
+
+/** A backend that persists pgqrs state. Implement it directly, or extend `KyselyStore`. */
+export interface Store extends StoreRepositories {
+  /** `'postgres' | 'sqlite' | 'turso'` or a custom adapter's name; used in logs and errors. */
+  readonly backend: string
+  readonly capabilities: StoreCapabilities
+  /** The validated, frozen configuration this store was created with. */
+  readonly config: ResolvedConfig
+  /** Creates or upgrades the pgqrs schema. Idempotent, safe to run from many processes at once. */
+  migrate(): Promise<void>
+  /** The applied migration names, oldest first (empty before install). */
+  migrations(): Promise<string[]>
+  /** Runs `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>
+  /**
+   * Calls `onNotify(channel)` when something is enqueued to one of `channels` (queue names) or when
+   * a run of them finishes. Only when `capabilities.notifications`; otherwise it resolves to null.
+   */
+  listen(channels: readonly string[], onNotify: (channel: string) => void): Promise<Subscription | null>
+  /** Releases what the store opened itself (never a pool or client the caller passed); safe to call twice. */
+  close(): Promise<void>
+}

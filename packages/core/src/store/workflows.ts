@@ -1,0 +1,95 @@
+import type { QueueMessage, RunRecord, RunStatus, StepRecord, WorkflowRecord } from '../types.js'
+
+/** Workflow definitions; each name maps 1:1 to a queue of the same name. */
+export interface WorkflowRepository {
+  /** Get-or-create the workflow and its queue; safe under concurrency. */
+  ensure(name: string): Promise<WorkflowRecord>
+  get(name: string): Promise<WorkflowRecord | null>
+  list(): Promise<WorkflowRecord[]>
+}
+
+/** Options of {@link RunRepository.start}. */
+export interface StartRunOptions {
+  /** A second start with the same key returns the first run instead of a new one. */
+  readonly idempotencyKey?: string | null
+  readonly delayMs?: number
+  readonly priority?: number
+}
+
+/** A change of run status by {@link RunRepository.transition}. */
+export interface RunTransition {
+  readonly to: RunStatus
+  /** Lease token of the run's message: the change applies only while that lease is current. */
+  readonly lease?: string | null
+  readonly output?: unknown
+  readonly error?: unknown
+  /** SLEEPING / PAUSED: when the run wakes. */
+  readonly wakeAt?: Date | null
+}
+
+/** Filter of {@link RunRepository.list}. */
+export interface ListRunsOptions {
+  readonly workflow?: string
+  readonly status?: RunStatus | readonly RunStatus[]
+  readonly since?: Date
+  readonly limit?: number
+}
+
+/** Workflow runs. */
+export interface RunRepository {
+  /**
+   * Enqueues `{ input }` to the workflow's queue and creates the run (QUEUED) in one transaction.
+   * With an idempotency key already used for this workflow, returns that run and its message.
+   */
+  start(
+    workflow: string,
+    input: unknown,
+    options?: StartRunOptions,
+  ): Promise<{ run: RunRecord; message: QueueMessage; created: boolean }>
+  /** The run of a message, created QUEUED when missing (one statement; safe under concurrency). */
+  getOrCreateForMessage(message: QueueMessage): Promise<RunRecord>
+  get(id: number): Promise<RunRecord | null>
+  getByMessage(messageId: number): Promise<RunRecord | null>
+  /** Newest first; default limit 100. */
+  list(options?: ListRunsOptions): Promise<RunRecord[]>
+  /**
+   * Guarded status change in one statement: allowed only from the statuses of `RUN_TRANSITIONS`
+   * and, with `lease`, only while that lease on the run's message is current. Throws
+   * `LeaseLostError` when the lease is not current, `InvalidStateTransitionError` otherwise.
+   */
+  transition(id: number, change: RunTransition): Promise<RunRecord>
+}
+
+/** Result of {@link StepRepository.acquire}. */
+export interface AcquiredStep {
+  readonly step: StepRecord
+  /** True when the row was created by this call. */
+  readonly created: boolean
+}
+
+/** Memoised steps, keyed by `(runId, stepKey)`. */
+export interface StepRepository {
+  /**
+   * Upserts the step as RUNNING, keeping a SUCCESS step (and an ERROR step) unchanged; fenced by
+   * the run message's lease (`LeaseLostError`).
+   */
+  acquire(runId: number, stepKey: string, lease: string | null): Promise<AcquiredStep>
+  /** RUNNING → SUCCESS with `output`; fenced. False when the step is not RUNNING. */
+  complete(runId: number, stepKey: string, output: unknown, lease: string | null): Promise<boolean>
+  /**
+   * RUNNING → ERROR with `error`; `retryAt` null means no retry. `retryCount` + 1. Fenced.
+   * False when the step is not RUNNING.
+   */
+  fail(
+    runId: number,
+    stepKey: string,
+    error: unknown,
+    retryAt: Date | null,
+    lease: string | null,
+  ): Promise<boolean>
+  /** ERROR with a due `retryAt` → RUNNING again (error cleared, retryCount kept). Fenced. */
+  retry(runId: number, stepKey: string, lease: string | null): Promise<boolean>
+  get(runId: number, stepKey: string): Promise<StepRecord | null>
+  /** Steps of a run in the order they were first started. */
+  list(runId: number): Promise<StepRecord[]>
+}

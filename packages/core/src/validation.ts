@@ -1,0 +1,158 @@
+import type { ResolvedConfig } from './config.js'
+import { ValidationError } from './errors.js'
+
+/** Queue and workflow names: 1-128 characters, starting with a letter or digit. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/
+/** The largest `batchSize` of one dequeue. */
+export const MAX_BATCH_SIZE = 1000
+/** The largest number of messages in one enqueue. */
+export const MAX_ENQUEUE_BATCH = 10_000
+
+function show(value: unknown): string {
+  try {
+    const s = typeof value === 'string' ? JSON.stringify(value) : String(value)
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  } catch {
+    return typeof value
+  }
+}
+
+/** Throws `ValidationError` unless `name` matches {@link NAME_PATTERN}. */
+export function validateName(kind: 'queue' | 'workflow' | 'worker' | 'step', name: unknown): string {
+  if (kind === 'worker' || kind === 'step') {
+    if (typeof name !== 'string' || name.length < 1 || name.length > 255 || !name.trim()) {
+      throw new ValidationError(
+        `${kind} name`,
+        name,
+        '1-255 characters, not only white space',
+        `Invalid ${kind} name ${show(name)}: use 1-255 characters, not only white space`,
+      )
+    }
+    return name
+  }
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new ValidationError(
+      `${kind} name`,
+      name,
+      `1-128 characters matching ${NAME_PATTERN.source}`,
+      `Invalid ${kind} name ${show(name)}: use 1-128 characters from [A-Za-z0-9_.:-], starting with a letter or digit (pattern ${NAME_PATTERN.source})`,
+    )
+  }
+  return name
+}
+
+/** Throws `ValidationError` unless `value` is an integer in `[min, max]`. */
+export function validateInt(
+  field: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`
+    throw new ValidationError(
+      field,
+      value,
+      `an integer ${range}`,
+      `Invalid ${field} ${show(value)}: use an integer ${range}`,
+    )
+  }
+  return value
+}
+
+/** Throws `ValidationError` unless `value` is a valid `Date`. */
+export function validateDate(field: string, value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new ValidationError(field, value, 'a valid Date', `Invalid ${field} ${show(value)}: use a valid Date`)
+  }
+  return value
+}
+
+function pathOf(path: readonly (string | number)[]): string {
+  let out = 'payload'
+  for (const p of path) {
+    out += typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
+  }
+  return out
+}
+
+/**
+ * Checks that `payload` round-trips through JSON exactly: plain objects, arrays, strings (well
+ * formed, no NUL), finite numbers, booleans and null only; no cycles; not deeper than `maxDepth`;
+ * no forbidden key; serialised size at most `maxPayloadBytes`. Returns the JSON text.
+ * Throws `ValidationError` naming the path (prefixed by the batch index when given).
+ */
+export function validatePayload(
+  payload: unknown,
+  validation: ResolvedConfig['validation'],
+  index?: number,
+): string {
+  const where = index === undefined ? '' : `Payload at index ${index}: `
+  const fail = (path: (string | number)[], value: unknown, allowed: string): never => {
+    const field = pathOf(path)
+    throw new ValidationError(
+      index === undefined ? field : `[${index}].${field}`,
+      value,
+      allowed,
+      `${where}invalid ${field} (${show(value)}): ${allowed}`,
+    )
+  }
+  const maxDepth = validation ? validation.maxDepth : Number.POSITIVE_INFINITY
+  const forbidden = new Set(validation ? validation.forbiddenKeys : [])
+  const seen = new Set<object>()
+  const walk = (value: unknown, path: (string | number)[], depth: number): void => {
+    switch (typeof value) {
+      case 'string':
+        if (value.includes('\u0000') || !value.isWellFormed()) {
+          fail(path, value, 'strings must be well-formed Unicode without NUL (\\u0000) characters')
+        }
+        return
+      case 'number':
+        if (!Number.isFinite(value)) fail(path, value, 'numbers must be finite (NaN and Infinity are not JSON)')
+        return
+      case 'boolean':
+        return
+      case 'undefined':
+        return fail(path, value, 'undefined is not JSON; use null or leave the key out')
+      case 'bigint':
+        return fail(path, value, 'BigInt is not JSON; use a number or a string')
+      case 'function':
+      case 'symbol':
+        return fail(path, value, `a ${typeof value} is not JSON`)
+    }
+    if (value === null) return
+    const obj = value as object
+    if (seen.has(obj)) fail(path, '[Circular]', 'cycles cannot be serialised')
+    if (depth >= maxDepth) fail(path, '[object]', `nesting deeper than ${maxDepth} levels is not allowed`)
+    seen.add(obj)
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) walk(obj[i], [...path, i], depth + 1)
+    } else {
+      const proto = Object.getPrototypeOf(obj)
+      if (proto !== Object.prototype && proto !== null) {
+        const kind = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object'
+        fail(path, `[${kind}]`, `a ${kind} instance does not round-trip through JSON; use plain objects and arrays`)
+      }
+      for (const key of Object.keys(obj)) {
+        if (forbidden.has(key)) fail([...path, key], key, `the key "${key}" is forbidden`)
+        walk((obj as Record<string, unknown>)[key], [...path, key], depth + 1)
+      }
+      if (Object.getOwnPropertySymbols(obj).length > 0) fail(path, '[symbol keys]', 'symbol keys are not JSON')
+    }
+    seen.delete(obj)
+  }
+  walk(payload, [], 0)
+  const text = JSON.stringify(payload)
+  if (validation) {
+    const bytes = Buffer.byteLength(text, 'utf8')
+    if (bytes > validation.maxPayloadBytes) {
+      throw new ValidationError(
+        index === undefined ? 'payload' : `[${index}].payload`,
+        `${bytes} bytes`,
+        `at most ${validation.maxPayloadBytes} bytes`,
+        `${where}payload is ${bytes} bytes serialised; at most ${validation.maxPayloadBytes} bytes are allowed`,
+      )
+    }
+  }
+  return text
+}

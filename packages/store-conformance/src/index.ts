@@ -1,0 +1,1 @@
+export type { StoreHarness } from './harness.js'
