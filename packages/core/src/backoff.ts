@@ -31,20 +31,28 @@ export const DEFAULT_BACKOFF: BackoffStrategy = Object.freeze({
 
 function nonNegative(field: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new ConfigError(field, `Invalid backoff ${field}: ${String(v)}; use a finite number of ms >= 0`)
+    throw new ConfigError(
+      field,
+      `Invalid backoff ${field}: ${String(v)}; use a finite number of ms >= 0`,
+    )
   }
 }
 
 /** Validates a strategy (`ConfigError` naming the field) and returns it frozen. */
 export function checkBackoff(b: BackoffStrategy): BackoffStrategy {
-  if (typeof b !== 'object' || b === null) throw new ConfigError('backoff', 'backoff must be a BackoffStrategy')
+  if (typeof b !== 'object' || b === null)
+    throw new ConfigError('backoff', 'backoff must be a BackoffStrategy')
   if (b.kind === 'fixed') nonNegative('delayMs', b.delayMs)
   else if (b.kind === 'exponential' || b.kind === 'exponentialJitter') {
     nonNegative('baseMs', b.baseMs)
     nonNegative('maxMs', b.maxMs)
-    if (b.maxMs < b.baseMs) throw new ConfigError('maxMs', `backoff maxMs (${b.maxMs}) must be >= baseMs (${b.baseMs})`)
+    if (b.maxMs < b.baseMs)
+      throw new ConfigError('maxMs', `backoff maxMs (${b.maxMs}) must be >= baseMs (${b.baseMs})`)
   } else {
-    throw new ConfigError('backoff', `Unknown backoff kind ${JSON.stringify((b as { kind?: unknown }).kind)}: use fixed, exponential or exponentialJitter`)
+    throw new ConfigError(
+      'backoff',
+      `Unknown backoff kind ${JSON.stringify((b as { kind?: unknown }).kind)}: use fixed, exponential or exponentialJitter`,
+    )
   }
   return Object.freeze({ ...b })
 }
@@ -53,7 +61,11 @@ export function checkBackoff(b: BackoffStrategy): BackoffStrategy {
  * The delay in ms before retry `attempt` (0-based). Saturates at `maxMs` for any attempt, however
  * large. `random` is injectable for tests.
  */
-export function backoffDelay(b: BackoffStrategy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  b: BackoffStrategy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   if (b.kind === 'fixed') return Math.round(b.delayMs)
   const exp = Math.min(Math.max(0, Math.floor(attempt)), 1024)
   const capped = Math.min(b.baseMs * 2 ** exp, b.maxMs)

@@ -136,17 +136,38 @@ export function resolveConfig(
     )
   }
   const logger =
-    config.logger === false ? silentLogger : config.logger === undefined ? consoleLogger : config.logger
+    config.logger === false
+      ? silentLogger
+      : config.logger === undefined
+        ? consoleLogger
+        : config.logger
   if (typeof logger !== 'object' || typeof logger.warn !== 'function') {
-    throw new ConfigError('logger', 'logger must have debug, info, warn and error methods, or be false')
+    throw new ConfigError(
+      'logger',
+      'logger must have debug, info, warn and error methods, or be false',
+    )
   }
   return Object.freeze({
     schema,
-    maxConnections: positiveInt('maxConnections', config.maxConnections ?? DEFAULT_CONFIG.maxConnections, 1000),
-    connectTimeoutMs: positiveInt('connectTimeoutMs', config.connectTimeoutMs ?? DEFAULT_CONFIG.connectTimeoutMs),
+    maxConnections: positiveInt(
+      'maxConnections',
+      config.maxConnections ?? DEFAULT_CONFIG.maxConnections,
+      1000,
+    ),
+    connectTimeoutMs: positiveInt(
+      'connectTimeoutMs',
+      config.connectTimeoutMs ?? DEFAULT_CONFIG.connectTimeoutMs,
+    ),
     leaseMs: positiveInt('leaseMs', config.leaseMs ?? DEFAULT_CONFIG.leaseMs),
-    maxAttempts: positiveInt('maxAttempts', config.maxAttempts ?? DEFAULT_CONFIG.maxAttempts, 1_000_000),
-    pollIntervalMs: positiveInt('pollIntervalMs', config.pollIntervalMs ?? DEFAULT_CONFIG.pollIntervalMs),
+    maxAttempts: positiveInt(
+      'maxAttempts',
+      config.maxAttempts ?? DEFAULT_CONFIG.maxAttempts,
+      1_000_000,
+    ),
+    pollIntervalMs: positiveInt(
+      'pollIntervalMs',
+      config.pollIntervalMs ?? DEFAULT_CONFIG.pollIntervalMs,
+    ),
     heartbeatIntervalMs: positiveInt(
       'heartbeatIntervalMs',
       config.heartbeatIntervalMs ?? DEFAULT_CONFIG.heartbeatIntervalMs,

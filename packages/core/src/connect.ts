@@ -41,7 +41,10 @@ export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<St
     throw cause
   }
   if (typeof mod.openStore !== 'function') {
-    throw new ConfigError('dsn', `${parsed.package} does not export openStore(): install a matching version`)
+    throw new ConfigError(
+      'dsn',
+      `${parsed.package} does not export openStore(): install a matching version`,
+    )
   }
   return mod.openStore(parsed, config)
 }

@@ -14,8 +14,18 @@ export type DsnScheme = keyof typeof DSN_SCHEMES
 
 /** A parsed DSN. */
 export type ParsedDsn =
-  | { readonly backend: 'postgres'; readonly scheme: DsnScheme; readonly url: string; readonly package: string }
-  | { readonly backend: 'sqlite'; readonly scheme: DsnScheme; readonly path: string; readonly package: string }
+  | {
+      readonly backend: 'postgres'
+      readonly scheme: DsnScheme
+      readonly url: string
+      readonly package: string
+    }
+  | {
+      readonly backend: 'sqlite'
+      readonly scheme: DsnScheme
+      readonly path: string
+      readonly package: string
+    }
   | {
       readonly backend: 'turso'
       readonly scheme: DsnScheme
@@ -25,7 +35,10 @@ export type ParsedDsn =
       readonly package: string
     }
 
-const supported = () => `${Object.keys(DSN_SCHEMES).map((s) => `${s}:`).join(', ')}`
+const supported = () =>
+  `${Object.keys(DSN_SCHEMES)
+    .map((s) => `${s}:`)
+    .join(', ')}`
 
 /**
  * Parses a DSN by exact scheme: `postgres://…` / `postgresql://…`, `sqlite:///abs/path.db`,
@@ -37,7 +50,8 @@ export function parseDsn(dsn: string): ParsedDsn {
     throw new ConfigError('dsn', `Missing DSN: use a URL with one of the schemes ${supported()}`)
   }
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(dsn.trim())
-  if (!m) throw new ConfigError('dsn', `Malformed DSN (no scheme): use one of the schemes ${supported()}`)
+  if (!m)
+    throw new ConfigError('dsn', `Malformed DSN (no scheme): use one of the schemes ${supported()}`)
   const scheme = m[1]!.toLowerCase()
   const rest = m[2]!
   if (!Object.hasOwn(DSN_SCHEMES, scheme)) {
@@ -49,12 +63,24 @@ export function parseDsn(dsn: string): ParsedDsn {
     try {
       url = new URL(dsn.trim())
     } catch (cause) {
-      throw new ConfigError('dsn', 'Malformed postgres DSN: use postgres://user:pass@host:5432/db', { cause })
+      throw new ConfigError(
+        'dsn',
+        'Malformed postgres DSN: use postgres://user:pass@host:5432/db',
+        { cause },
+      )
     }
     if (!url.hostname && !url.searchParams.get('host')) {
-      throw new ConfigError('dsn', 'Malformed postgres DSN (no host): use postgres://user:pass@host:5432/db')
+      throw new ConfigError(
+        'dsn',
+        'Malformed postgres DSN (no host): use postgres://user:pass@host:5432/db',
+      )
     }
-    return { backend: 'postgres', scheme: scheme as DsnScheme, url: dsn.trim(), package: info.package }
+    return {
+      backend: 'postgres',
+      scheme: scheme as DsnScheme,
+      url: dsn.trim(),
+      package: info.package,
+    }
   }
   if (info.backend === 'sqlite') {
     const path = localPath(rest, 'sqlite')
@@ -62,19 +88,46 @@ export function parseDsn(dsn: string): ParsedDsn {
   }
   if (scheme === 'turso') {
     const path = localPath(rest, 'turso')
-    if (path === ':memory:') return { backend: 'turso', scheme, url: ':memory:', authToken: undefined, package: info.package }
-    return { backend: 'turso', scheme, url: `file:${path}`, authToken: undefined, package: info.package }
+    if (path === ':memory:')
+      return {
+        backend: 'turso',
+        scheme,
+        url: ':memory:',
+        authToken: undefined,
+        package: info.package,
+      }
+    return {
+      backend: 'turso',
+      scheme,
+      url: `file:${path}`,
+      authToken: undefined,
+      package: info.package,
+    }
   }
   let url: URL
   try {
     url = new URL(dsn.trim())
   } catch (cause) {
-    throw new ConfigError('dsn', 'Malformed libsql DSN: use libsql://db-org.turso.io?authToken=...', { cause })
+    throw new ConfigError(
+      'dsn',
+      'Malformed libsql DSN: use libsql://db-org.turso.io?authToken=...',
+      { cause },
+    )
   }
-  if (!url.hostname) throw new ConfigError('dsn', 'Malformed libsql DSN (no host): use libsql://db-org.turso.io?authToken=...')
+  if (!url.hostname)
+    throw new ConfigError(
+      'dsn',
+      'Malformed libsql DSN (no host): use libsql://db-org.turso.io?authToken=...',
+    )
   const authToken = url.searchParams.get('authToken') ?? undefined
   url.searchParams.delete('authToken')
-  return { backend: 'turso', scheme: 'libsql', url: url.toString(), authToken, package: info.package }
+  return {
+    backend: 'turso',
+    scheme: 'libsql',
+    url: url.toString(),
+    authToken,
+    package: info.package,
+  }
 }
 
 function localPath(rest: string, scheme: string): string {
@@ -83,13 +136,22 @@ function localPath(rest: string, scheme: string): string {
   let path: string
   if (clean.startsWith('///')) path = clean.slice(2)
   else if (clean.startsWith('//')) {
-    throw new ConfigError('dsn', `Malformed ${scheme} DSN: use ${scheme}:///absolute/path.db or ${scheme}:relative/path.db`)
+    throw new ConfigError(
+      'dsn',
+      `Malformed ${scheme} DSN: use ${scheme}:///absolute/path.db or ${scheme}:relative/path.db`,
+    )
   } else path = clean
   try {
     path = decodeURIComponent(path)
   } catch (cause) {
-    throw new ConfigError('dsn', `Malformed ${scheme} DSN: bad percent-encoding in the path`, { cause })
+    throw new ConfigError('dsn', `Malformed ${scheme} DSN: bad percent-encoding in the path`, {
+      cause,
+    })
   }
-  if (!path) throw new ConfigError('dsn', `Malformed ${scheme} DSN (no path): use ${scheme}:///absolute/path.db`)
+  if (!path)
+    throw new ConfigError(
+      'dsn',
+      `Malformed ${scheme} DSN (no path): use ${scheme}:///absolute/path.db`,
+    )
   return path
 }

@@ -1,7 +1,13 @@
 /** Domain records shared by every pgqrs package. Times are `Date`s, ids are numbers. */
 
 /** JSON value as stored in a payload, an output or an error. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue }
 
 /** A named queue. */
 export interface QueueRecord {

@@ -18,7 +18,10 @@ function show(value: unknown): string {
 }
 
 /** Throws `ValidationError` unless `name` matches {@link NAME_PATTERN}. */
-export function validateName(kind: 'queue' | 'workflow' | 'worker' | 'step', name: unknown): string {
+export function validateName(
+  kind: 'queue' | 'workflow' | 'worker' | 'step',
+  name: unknown,
+): string {
   if (kind === 'worker' || kind === 'step') {
     if (typeof name !== 'string' || name.length < 1 || name.length > 255 || !name.trim()) {
       throw new ValidationError(
@@ -63,7 +66,12 @@ export function validateInt(
 /** Throws `ValidationError` unless `value` is a valid `Date`. */
 export function validateDate(field: string, value: unknown): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new ValidationError(field, value, 'a valid Date', `Invalid ${field} ${show(value)}: use a valid Date`)
+    throw new ValidationError(
+      field,
+      value,
+      'a valid Date',
+      `Invalid ${field} ${show(value)}: use a valid Date`,
+    )
   }
   return value
 }
@@ -71,7 +79,12 @@ export function validateDate(field: string, value: unknown): Date {
 function pathOf(path: readonly (string | number)[]): string {
   let out = 'payload'
   for (const p of path) {
-    out += typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
+    out +=
+      typeof p === 'number'
+        ? `[${p}]`
+        : /^[A-Za-z_$][\w$]*$/.test(p)
+          ? `.${p}`
+          : `[${JSON.stringify(p)}]`
   }
   return out
 }
@@ -108,22 +121,27 @@ export function validatePayload(
         }
         return
       case 'number':
-        if (!Number.isFinite(value)) fail(path, value, 'numbers must be finite (NaN and Infinity are not JSON)')
+        if (!Number.isFinite(value))
+          fail(path, value, 'numbers must be finite (NaN and Infinity are not JSON)')
         return
       case 'boolean':
         return
       case 'undefined':
-        return fail(path, value, 'undefined is not JSON; use null or leave the key out')
+        fail(path, value, 'undefined is not JSON; use null or leave the key out')
+        return
       case 'bigint':
-        return fail(path, value, 'BigInt is not JSON; use a number or a string')
+        fail(path, value, 'BigInt is not JSON; use a number or a string')
+        return
       case 'function':
       case 'symbol':
-        return fail(path, value, `a ${typeof value} is not JSON`)
+        fail(path, value, `a ${typeof value} is not JSON`)
+        return
     }
     if (value === null) return
     const obj = value as object
     if (seen.has(obj)) fail(path, '[Circular]', 'cycles cannot be serialised')
-    if (depth >= maxDepth) fail(path, '[object]', `nesting deeper than ${maxDepth} levels is not allowed`)
+    if (depth >= maxDepth)
+      fail(path, '[object]', `nesting deeper than ${maxDepth} levels is not allowed`)
     seen.add(obj)
     if (Array.isArray(obj)) {
       for (let i = 0; i < obj.length; i++) walk(obj[i], [...path, i], depth + 1)
@@ -131,13 +149,18 @@ export function validatePayload(
       const proto = Object.getPrototypeOf(obj)
       if (proto !== Object.prototype && proto !== null) {
         const kind = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object'
-        fail(path, `[${kind}]`, `a ${kind} instance does not round-trip through JSON; use plain objects and arrays`)
+        fail(
+          path,
+          `[${kind}]`,
+          `a ${kind} instance does not round-trip through JSON; use plain objects and arrays`,
+        )
       }
       for (const key of Object.keys(obj)) {
         if (forbidden.has(key)) fail([...path, key], key, `the key "${key}" is forbidden`)
         walk((obj as Record<string, unknown>)[key], [...path, key], depth + 1)
       }
-      if (Object.getOwnPropertySymbols(obj).length > 0) fail(path, '[symbol keys]', 'symbol keys are not JSON')
+      if (Object.getOwnPropertySymbols(obj).length > 0)
+        fail(path, '[symbol keys]', 'symbol keys are not JSON')
     }
     seen.delete(obj)
   }

@@ -45,7 +45,11 @@ export interface MessageRepository {
    * (the existing message for a deduplicated item). Throws `QueueNotFoundError` when the queue is
    * missing; nothing is inserted then.
    */
-  enqueue(queue: string, items: readonly EnqueueItem[]): Promise<QueueMessage[]>
+  enqueue(
+    queue: string,
+    items: readonly EnqueueItem[],
+    options?: { readonly producerId?: number | null },
+  ): Promise<QueueMessage[]>
   /**
    * Atomically leases up to `batchSize` visible messages ordered by `priority DESC, visible_at,
    * id`: each gets `visibleAt = now + leaseMs`, `attempts + 1` and a fresh lease token. Visible means

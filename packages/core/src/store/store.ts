@@ -55,7 +55,10 @@ export interface Store extends StoreRepositories {
    * Calls `onNotify(channel)` when something is enqueued to one of `channels` (queue names) or when
    * a run of them finishes. Only when `capabilities.notifications`; otherwise it resolves to null.
    */
-  listen(channels: readonly string[], onNotify: (channel: string) => void): Promise<Subscription | null>
+  listen(
+    channels: readonly string[],
+    onNotify: (channel: string) => void,
+  ): Promise<Subscription | null>
   /** Releases what the store opened itself (never a pool or client the caller passed); safe to call twice. */
   close(): Promise<void>
 }

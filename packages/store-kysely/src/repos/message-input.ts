@@ -1,0 +1,146 @@
+import {
+  type DequeueOptions,
+  type EnqueueItem,
+  type LeaseRef,
+  MAX_BATCH_SIZE,
+  MAX_ENQUEUE_BATCH,
+  type ResolvedConfig,
+  ValidationError,
+  validateDate,
+  validateInt,
+  validatePayload,
+} from '@pgqrs/core'
+
+/** An enqueue item after validation, with its payload already serialised. @internal */
+export interface PreparedItem {
+  readonly payloadText: string
+  readonly priority: number
+  readonly delayMs: number
+  readonly runAt: Date | null
+  readonly dedupeKey: string | null
+  readonly maxAttempts: number
+}
+
+const INT32 = 2_147_483_647
+
+/**
+ * Validates a whole batch before anything is written: one bad item rejects the batch, and the
+ * error names its index and path. @internal
+ */
+export function prepareItems(
+  items: readonly EnqueueItem[],
+  config: ResolvedConfig,
+): PreparedItem[] {
+  if (!Array.isArray(items)) {
+    throw new ValidationError('items', items, 'an array of { payload } items')
+  }
+  if (items.length > MAX_ENQUEUE_BATCH) {
+    throw new ValidationError(
+      'items',
+      items.length,
+      `at most ${MAX_ENQUEUE_BATCH} messages per enqueue`,
+    )
+  }
+  const batch = items.length > 1
+  return items.map((item, i) => {
+    const at = (f: string) => (batch ? `[${i}].${f}` : f)
+    if (typeof item !== 'object' || item === null || !('payload' in item)) {
+      throw new ValidationError(
+        at('item'),
+        item,
+        'an object with a payload',
+        `${batch ? `Payload at index ${i}: ` : ''}each item needs a payload`,
+      )
+    }
+    const payloadText = validatePayload(item.payload, config.validation, batch ? i : undefined)
+    const priority =
+      item.priority === undefined ? 0 : validateInt(at('priority'), item.priority, -INT32, INT32)
+    const delayMs = item.delayMs === undefined ? 0 : validateInt(at('delayMs'), item.delayMs, 0)
+    const runAt =
+      item.runAt === undefined || item.runAt === null ? null : validateDate(at('runAt'), item.runAt)
+    const maxAttempts =
+      item.maxAttempts === undefined
+        ? config.maxAttempts
+        : validateInt(at('maxAttempts'), item.maxAttempts, 1, 1_000_000)
+    let dedupeKey: string | null = null
+    if (item.dedupeKey !== undefined && item.dedupeKey !== null) {
+      if (
+        typeof item.dedupeKey !== 'string' ||
+        item.dedupeKey.length < 1 ||
+        item.dedupeKey.length > 512 ||
+        !item.dedupeKey.isWellFormed() ||
+        item.dedupeKey.includes('\u0000')
+      ) {
+        throw new ValidationError(
+          at('dedupeKey'),
+          item.dedupeKey,
+          'a string of 1-512 characters without NUL',
+        )
+      }
+      dedupeKey = item.dedupeKey
+    }
+    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts }
+  })
+}
+
+/** Validates dequeue options. @internal */
+export function checkDequeue(options: DequeueOptions): {
+  batchSize: number
+  leaseMs: number
+  consumerId: number | null
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError('options', options, 'an object with batchSize and leaseMs')
+  }
+  const batchSize = validateInt('batchSize', options.batchSize, 1, MAX_BATCH_SIZE)
+  const leaseMs = validateInt('leaseMs', options.leaseMs, 1, 2_147_483_647)
+  const consumerId =
+    options.consumerId === undefined || options.consumerId === null
+      ? null
+      : validateInt('consumerId', options.consumerId, 1)
+  return { batchSize, leaseMs, consumerId }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const HEX32 = /^[0-9a-f]{32}$/
+
+/**
+ * Keeps the refs that can possibly match a current lease (a well-formed token and a positive
+ * integer id), remembering their positions; anything else is simply "not current". @internal
+ */
+export function usableRefs(
+  refs: readonly LeaseRef[],
+  family: 'postgres' | 'sqlite',
+): { ids: number[]; leases: string[]; index: number[] } {
+  if (!Array.isArray(refs)) throw new ValidationError('refs', refs, 'an array of { id, lease }')
+  const ids: number[] = []
+  const leases: string[] = []
+  const index: number[] = []
+  const seen = new Set<number>()
+  refs.forEach((r, i) => {
+    if (typeof r !== 'object' || r === null) return
+    const { id, lease } = r
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || typeof lease !== 'string')
+      return
+    if (!(family === 'postgres' ? UUID.test(lease) : HEX32.test(lease))) return
+    if (seen.has(id)) return
+    seen.add(id)
+    ids.push(id)
+    leases.push(lease)
+    index.push(i)
+  })
+  return { ids, leases, index }
+}
+
+/** Positional booleans: true for refs whose id is in `done`. @internal */
+export function positional(
+  total: number,
+  usable: { ids: number[]; index: number[] },
+  done: Set<number>,
+): boolean[] {
+  const out = new Array<boolean>(total).fill(false)
+  usable.ids.forEach((id, k) => {
+    if (done.has(id)) out[usable.index[k]!] = true
+  })
+  return out
+}

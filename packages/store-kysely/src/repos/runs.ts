@@ -1,0 +1,220 @@
+import {
+  ConflictError,
+  InvalidStateTransitionError,
+  type ListRunsOptions,
+  NotFoundError,
+  type QueueMessage,
+  RUN_STATUSES,
+  RUN_TRANSITIONS,
+  type ResolvedConfig,
+  type RunRecord,
+  type RunRepository,
+  type RunStatus,
+  type RunTransition,
+  type StartRunOptions,
+  TERMINAL_RUN_STATUSES,
+  ValidationError,
+  validateDate,
+  validateInt,
+  validateName,
+  WorkflowNotFoundError,
+} from '@pgqrs/core'
+import { sql } from 'kysely'
+import { messageColumns, runColumns } from '../columns.js'
+import type { Db } from '../dialect.js'
+import type { Exec } from '../exec.js'
+import { num, type Row, toMessage, toRun } from '../row-mappers.js'
+import { pgInsertMessages } from '../sql/postgres-messages.js'
+import { sqliteInsertMessages } from '../sql/sqlite-messages.js'
+import { fenceRun } from './fence.js'
+import { jsonText } from './json-value.js'
+import { prepareItems } from './message-input.js'
+
+/** Workflow runs. @internal */
+export class KyselyRunRepository implements RunRepository {
+  readonly #x: Exec
+  readonly #config: ResolvedConfig
+  readonly #channel: string | null
+
+  constructor(exec: Exec, config: ResolvedConfig, channel: string | null) {
+    this.#x = exec
+    this.#config = config
+    this.#channel = channel
+  }
+
+  #select(where: ReturnType<typeof sql>) {
+    const { d } = this.#x
+    return sql<Row>`select ${runColumns(d.family, 'r')} from ${d.t('pgqrs_runs')} r
+      join ${d.t('pgqrs_workflows')} w on w.id = r.workflow_id where ${where}`
+  }
+
+  async #messageOf(db: Db, id: number, queue: string): Promise<QueueMessage> {
+    const { d } = this.#x
+    const r =
+      await sql<Row>`select ${messageColumns(d.family, 'm')} from ${d.t('pgqrs_messages')} m where m.id = ${id}
+      union all select ${messageColumns(d.family, 'a', true)} from ${d.t('pgqrs_archive')} a where a.id = ${id}`.execute(
+        db,
+      )
+    return toMessage(r.rows[0]!, queue)
+  }
+
+  async start(workflow: string, input: unknown, options: StartRunOptions = {}) {
+    validateName('workflow', workflow)
+    const key = options.idempotencyKey ?? null
+    if (key !== null && (typeof key !== 'string' || key.length < 1 || key.length > 512)) {
+      throw new ValidationError('idempotencyKey', key, 'a string of 1-512 characters')
+    }
+    const [item] = prepareItems(
+      [
+        {
+          payload: input === undefined ? {} : { input },
+          delayMs: options.delayMs,
+          priority: options.priority,
+        },
+      ],
+      this.#config,
+    )
+    const inputText = jsonText(input, this.#config)
+    const attempt = () =>
+      this.#x.write('runs.start', async (db) => {
+        const { d } = this.#x
+        const wf =
+          await sql<Row>`select id, queue_id from ${d.t('pgqrs_workflows')} where name = ${workflow}`.execute(
+            db,
+          )
+        if (!wf.rows[0]) throw new WorkflowNotFoundError(workflow)
+        const workflowId = num(wf.rows[0].id)
+        if (key !== null) {
+          const existing = await this.#select(
+            sql`r.workflow_id = ${workflowId} and r.idempotency_key = ${key}`,
+          ).execute(db)
+          if (existing.rows[0]) {
+            const run = toRun(existing.rows[0])
+            return {
+              run,
+              message: await this.#messageOf(db, run.messageId, workflow),
+              created: false,
+            }
+          }
+        }
+        const [message] =
+          d.family === 'postgres'
+            ? await pgInsertMessages(db, d, workflow, [item!], null, this.#channel)
+            : await sqliteInsertMessages(db, d, num(wf.rows[0].queue_id), workflow, [item!], null)
+        const r = await sql<Row>`insert into ${d.t('pgqrs_runs')}
+            (workflow_id, message_id, status, input, idempotency_key, created_at, updated_at)
+          values (${workflowId}, ${message!.id}, 'QUEUED', ${d.json(inputText)}, ${key}, ${d.now()}, ${d.now()})
+          returning id`.execute(db)
+        const run = await this.#select(sql`r.id = ${num(r.rows[0]!.id)}`).execute(db)
+        return { run: toRun(run.rows[0]!), message: message!, created: true }
+      })
+    try {
+      return await attempt()
+    } catch (e) {
+      // Two starts with one idempotency key at once: the loser rolled back; now it finds the winner.
+      if (key !== null && ConflictError.is(e)) return attempt()
+      throw e
+    }
+  }
+
+  async getOrCreateForMessage(message: QueueMessage): Promise<RunRecord> {
+    if (typeof message !== 'object' || message === null)
+      throw new ValidationError('message', message, 'a QueueMessage')
+    validateInt('message.id', message.id, 1)
+    validateName('workflow', message.queue)
+    const payload = message.payload as { input?: unknown } | null
+    const input =
+      payload !== null && typeof payload === 'object' && 'input' in payload
+        ? payload.input
+        : undefined
+    const inputText = jsonText(input, this.#config)
+    const { d } = this.#x
+    return this.#x.write1('runs.getOrCreateForMessage', async (db) => {
+      await sql`insert into ${d.t('pgqrs_runs')} (workflow_id, message_id, status, input, created_at, updated_at)
+        select w.id, ${message.id}, 'QUEUED', ${d.json(inputText)}, ${d.now()}, ${d.now()}
+        from ${d.t('pgqrs_workflows')} w where w.name = ${message.queue}
+        on conflict (message_id) do nothing`.execute(db)
+      const r = await this.#select(sql`r.message_id = ${message.id}`).execute(db)
+      if (!r.rows[0]) throw new WorkflowNotFoundError(message.queue)
+      return toRun(r.rows[0])
+    })
+  }
+
+  async get(id: number): Promise<RunRecord | null> {
+    validateInt('id', id, 1)
+    return this.#x.read('runs.get', async (db) => {
+      const r = await this.#select(sql`r.id = ${id}`).execute(db)
+      return r.rows[0] ? toRun(r.rows[0]) : null
+    })
+  }
+
+  async getByMessage(messageId: number): Promise<RunRecord | null> {
+    validateInt('messageId', messageId, 1)
+    return this.#x.read('runs.getByMessage', async (db) => {
+      const r = await this.#select(sql`r.message_id = ${messageId}`).execute(db)
+      return r.rows[0] ? toRun(r.rows[0]) : null
+    })
+  }
+
+  async list(options: ListRunsOptions = {}): Promise<RunRecord[]> {
+    const conds = [sql`1 = 1`]
+    const { d } = this.#x
+    if (options.workflow !== undefined)
+      conds.push(sql`w.name = ${validateName('workflow', options.workflow)}`)
+    if (options.status !== undefined) {
+      const list = (
+        Array.isArray(options.status) ? options.status : [options.status]
+      ) as RunStatus[]
+      for (const s of list)
+        if (!RUN_STATUSES.includes(s))
+          throw new ValidationError('status', s, RUN_STATUSES.join(', '))
+      if (list.length > 0) conds.push(sql`r.status in (${sql.join(list)})`)
+    }
+    if (options.since !== undefined)
+      conds.push(sql`r.created_at >= ${d.time(validateDate('since', options.since))}`)
+    const limit = validateInt('limit', options.limit ?? 100, 1, 10_000)
+    return this.#x.read('runs.list', async (db) => {
+      const r = await sql<Row>`select ${runColumns(d.family, 'r')} from ${d.t('pgqrs_runs')} r
+        join ${d.t('pgqrs_workflows')} w on w.id = r.workflow_id
+        where ${sql.join(conds, sql` and `)} order by r.id desc limit ${limit}`.execute(db)
+      return r.rows.map(toRun)
+    })
+  }
+
+  async transition(id: number, change: RunTransition): Promise<RunRecord> {
+    validateInt('id', id, 1)
+    const to = change?.to
+    if (!RUN_STATUSES.includes(to)) throw new ValidationError('to', to, RUN_STATUSES.join(', '))
+    const from = RUN_TRANSITIONS[to]
+    const { d } = this.#x
+    const sets = [sql`status = ${to}`, sql`updated_at = ${d.now()}`]
+    if (change.output !== undefined)
+      sets.push(sql`output = ${d.json(jsonText(change.output, this.#config))}`)
+    if (change.error !== undefined)
+      sets.push(sql`error = ${d.json(jsonText(change.error, this.#config))}`)
+    if (change.wakeAt !== undefined) {
+      sets.push(
+        sql`wake_at = ${d.time(change.wakeAt === null ? null : validateDate('wakeAt', change.wakeAt))}`,
+      )
+    } else if (to !== 'SLEEPING' && to !== 'PAUSED') sets.push(sql`wake_at = null`)
+    if (to === 'RUNNING') sets.push(sql`started_at = coalesce(started_at, ${d.now()})`)
+    if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
+    return this.#x.write('runs.transition', async (db) => {
+      const lease = change.lease ?? null
+      await fenceRun(db, d, id, lease)
+      const r = await sql<Row>`update ${d.t('pgqrs_runs')} set ${sql.join(sets)}
+        where id = ${id} and status in (${sql.join(from.length > 0 ? [...from] : ['-'])}) returning id`.execute(
+        db,
+      )
+      if (r.rows[0]) {
+        const run = await this.#select(sql`r.id = ${id}`).execute(db)
+        return toRun(run.rows[0]!)
+      }
+      const cur = await sql<Row>`select status from ${d.t('pgqrs_runs')} where id = ${id}`.execute(
+        db,
+      )
+      if (!cur.rows[0]) throw new NotFoundError('run', id)
+      throw new InvalidStateTransitionError('run', String(cur.rows[0].status), to, from)
+    })
+  }
+}

@@ -1,0 +1,132 @@
+import type {
+  QueueMessage,
+  QueueRecord,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepStatus,
+  WorkerRecord,
+  WorkerStatus,
+  WorkflowRecord,
+} from '@pgqrs/core'
+
+/** The only place where rows become domain objects. @internal */
+export type Row = Record<string, unknown>
+
+/** bigint (pg returns int8 as a string), bigint or number → number. @internal */
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v)
+}
+
+function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : num(v)
+}
+
+/** A timestamptz (`Date`) or epoch ms (number) → `Date`. @internal */
+export function date(v: unknown): Date {
+  return v instanceof Date ? v : new Date(num(v))
+}
+
+function dateOrNull(v: unknown): Date | null {
+  return v === null || v === undefined ? null : date(v)
+}
+
+/** JSON text → value; SQL NULL → undefined (so a stored JSON null stays null). @internal */
+export function json(v: unknown): unknown {
+  if (v === null || v === undefined) return undefined
+  return typeof v === 'string' ? JSON.parse(v) : v
+}
+
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v)
+}
+
+/** @internal */
+export function toQueue(r: Row): QueueRecord {
+  return { id: num(r.id), name: String(r.name), createdAt: date(r.created_at) }
+}
+
+/** @internal */
+export function toMessage<T = unknown>(r: Row, queue?: string): QueueMessage<T> {
+  return {
+    id: num(r.id),
+    queueId: num(r.queue_id),
+    queue: queue ?? String(r.queue_name),
+    payload: JSON.parse(String(r.payload)) as T,
+    priority: num(r.priority),
+    enqueuedAt: date(r.enqueued_at),
+    visibleAt: date(r.visible_at),
+    attempts: num(r.attempts),
+    maxAttempts: num(r.max_attempts),
+    lease: str(r.lease),
+    consumerId: numOrNull(r.consumer_id),
+    producerId: numOrNull(r.producer_id),
+    dedupeKey: str(r.dedupe_key),
+    lastError: str(r.last_error),
+    dequeuedAt: dateOrNull(r.dequeued_at),
+    archivedAt: dateOrNull(r.archived_at),
+    deadAt: dateOrNull(r.dead_at),
+  }
+}
+
+/** @internal */
+export function toWorker(r: Row): WorkerRecord {
+  return {
+    id: num(r.id),
+    name: String(r.name),
+    queueId: numOrNull(r.queue_id),
+    hostname: String(r.hostname),
+    pid: num(r.pid),
+    status: String(r.status) as WorkerStatus,
+    startedAt: date(r.started_at),
+    heartbeatAt: date(r.heartbeat_at),
+    shutdownAt: dateOrNull(r.shutdown_at),
+  }
+}
+
+/** @internal */
+export function toWorkflow(r: Row): WorkflowRecord {
+  return {
+    id: num(r.id),
+    name: String(r.name),
+    queueId: num(r.queue_id),
+    createdAt: date(r.created_at),
+  }
+}
+
+/** @internal */
+export function toRun(r: Row): RunRecord {
+  return {
+    id: num(r.id),
+    workflowId: num(r.workflow_id),
+    workflow: String(r.workflow_name),
+    messageId: num(r.message_id),
+    status: String(r.status) as RunStatus,
+    input: json(r.input),
+    output: json(r.output),
+    error: json(r.error),
+    idempotencyKey: str(r.idempotency_key),
+    wakeAt: dateOrNull(r.wake_at),
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+    startedAt: dateOrNull(r.started_at),
+    completedAt: dateOrNull(r.completed_at),
+  }
+}
+
+/** @internal */
+export function toStep(r: Row): StepRecord {
+  return {
+    id: num(r.id),
+    runId: num(r.run_id),
+    stepKey: String(r.step_key),
+    status: String(r.status) as StepStatus,
+    output: json(r.output),
+    error: json(r.error),
+    retryCount: num(r.retry_count),
+    retryAt: dateOrNull(r.retry_at),
+    createdAt: date(r.created_at),
+    startedAt: dateOrNull(r.started_at),
+    completedAt: dateOrNull(r.completed_at),
+  }
+}

@@ -1,0 +1,1 @@
+export { PostgresStore, type PostgresStoreOptions, openStore } from './postgres-store.js'

@@ -1,0 +1,203 @@
+import {
+  ConnectionError,
+  type PgqrsConfig,
+  type ParsedDsn,
+  PgqrsError,
+  type Subscription,
+  resolveConfig,
+} from '@pgqrs/core'
+import { KyselyStore } from '@pgqrs/store-kysely'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+
+/** Options of {@link PostgresStore}: a connection string, or a pool you keep and close yourself. */
+export type PostgresStoreOptions = PgqrsConfig & {
+  readonly connectionString?: string
+  /** A `pg.Pool` of yours; the store never closes it. */
+  readonly pool?: pg.Pool
+}
+
+const POSTGRES_CAPABILITIES = Object.freeze({
+  concurrency: 'multi-process',
+  skipLocked: true,
+  notifications: true,
+} as const)
+
+/**
+ * The PostgreSQL store: many processes on many hosts, `FOR UPDATE SKIP LOCKED` claims, the database
+ * clock for every lease decision, and LISTEN/NOTIFY wake-ups. Tables live in the `schema` option
+ * (default `pgqrs`), which install creates.
+ *
+ * @example
+ * ```ts
+ * const store = new PostgresStore({ connectionString: 'postgres://app@localhost/app', schema: 'jobs' })
+ * await store.migrate()
+ * // or share your pool (never closed by the store):
+ * const shared = new PostgresStore({ pool })
+ * ```
+ */
+export class PostgresStore extends KyselyStore {
+  /** The pool the store runs on. */
+  readonly pool: pg.Pool
+  readonly #listener: Listener
+
+  constructor(options: PostgresStoreOptions) {
+    const { connectionString, pool, ...config } = options
+    const resolved = resolveConfig(config)
+    if (!pool && (typeof connectionString !== 'string' || connectionString === '')) {
+      throw new PgqrsError('CONFIG', 'PostgresStore needs a connectionString (or a pg Pool)')
+    }
+    const p =
+      pool ??
+      new pg.Pool({
+        connectionString,
+        max: resolved.maxConnections,
+        connectionTimeoutMillis: resolved.connectTimeoutMs,
+      })
+    if (!pool) {
+      // An idle client that dies (server restart) must not crash the process; the next query reconnects.
+      p.on('error', (err) =>
+        resolved.logger.warn('idle postgres connection failed', { error: err.message }),
+      )
+    }
+    const owned = !pool
+    super({
+      db: new Kysely({ dialect: new PostgresDialect({ pool: p }) }),
+      family: 'postgres',
+      backend: 'postgres',
+      capabilities: POSTGRES_CAPABILITIES,
+      config: resolved,
+      onClose: async () => {
+        await this.#listener.close()
+        if (owned) await p.end()
+      },
+    })
+    this.pool = p
+    this.#listener = new Listener(p, this.notifyChannel!, resolved.logger)
+  }
+
+  /** Checks that the database answers within `connectTimeoutMs`; throws `ConnectionError`. */
+  async ping(): Promise<void> {
+    const ms = this.config.connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        this.pool.query('select 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+        }),
+      ])
+    } catch (cause) {
+      throw new ConnectionError(
+        'postgres',
+        `Cannot reach PostgreSQL: ${(cause as Error).message}`,
+        { cause },
+      )
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Calls `onNotify(queue)` when a message is enqueued to one of `channels` (queue names). */
+  override listen(
+    channels: readonly string[],
+    onNotify: (channel: string) => void,
+  ): Promise<Subscription | null> {
+    return this.#listener.subscribe(channels, onNotify)
+  }
+}
+
+/** One LISTEN connection per store, shared by every subscription. @internal */
+class Listener {
+  readonly #pool: pg.Pool
+  readonly #channel: string
+  readonly #logger: { warn: (m: string, meta?: Record<string, unknown>) => void }
+  readonly #subs = new Set<{ channels: Set<string>; fn: (c: string) => void }>()
+  #client: Promise<pg.PoolClient> | null = null
+  #closed = false
+
+  constructor(pool: pg.Pool, channel: string, logger: Listener['logger']) {
+    this.#pool = pool
+    this.#channel = channel
+    this.#logger = logger
+  }
+
+  get logger() {
+    return this.#logger
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    const client = await this.#pool.connect()
+    client.on('notification', (n) => {
+      if (n.channel !== this.#channel || !n.payload) return
+      for (const s of this.#subs) if (s.channels.has(n.payload)) s.fn(n.payload)
+    })
+    client.on('error', (err) => {
+      this.#logger.warn('LISTEN connection failed; it reconnects on the next subscription', {
+        error: err.message,
+      })
+      this.#client = null
+      client.release(true)
+    })
+    await client.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`)
+    return client
+  }
+
+  async subscribe(channels: readonly string[], fn: (c: string) => void): Promise<Subscription> {
+    if (this.#closed) throw new PgqrsError('STORE', 'store is closed')
+    const sub = { channels: new Set(channels), fn }
+    this.#subs.add(sub)
+    this.#client ??= this.#connect().catch((e) => {
+      this.#client = null
+      throw e
+    })
+    try {
+      await this.#client
+    } catch (cause) {
+      this.#subs.delete(sub)
+      throw new ConnectionError('postgres', `LISTEN failed: ${(cause as Error).message}`, { cause })
+    }
+    let done = false
+    return {
+      close: async () => {
+        if (done) return
+        done = true
+        this.#subs.delete(sub)
+        if (this.#subs.size === 0) await this.#release()
+      },
+    }
+  }
+
+  async #release(): Promise<void> {
+    const c = this.#client
+    this.#client = null
+    if (!c) return
+    try {
+      const client = await c
+      await client.query(`UNLISTEN *`).catch(() => {})
+      client.release()
+    } catch {
+      // never connected
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#subs.clear()
+    await this.#release()
+  }
+}
+
+/** Opens a {@link PostgresStore} for a parsed `postgres:` DSN and checks the connection (used by `connect()`). */
+export async function openStore(dsn: ParsedDsn, config: PgqrsConfig): Promise<PostgresStore> {
+  if (dsn.backend !== 'postgres')
+    throw new PgqrsError('CONFIG', `@pgqrs/store-postgres cannot open a ${dsn.backend} DSN`)
+  const store = new PostgresStore({ ...config, connectionString: dsn.url })
+  try {
+    await store.ping()
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  return store
+}

@@ -1,0 +1,1 @@
+export { SqliteStore, type SqliteStoreOptions, openStore } from './sqlite-store.js'

@@ -1,0 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Store } from '@pgqrs/core'
+import type { StoreHarness } from '@pgqrs/store-conformance'
+import { SqliteStore } from '../src/index.js'
+
+const dirs = new WeakMap<Store, string>()
+
+/** SQLite harness: every store is a new database file in its own temp folder (never `:memory:`). */
+export const sqliteHarness: StoreHarness = {
+  name: 'sqlite',
+  capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false },
+  async create(options = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'pgqrs-sqlite-'))
+    const store = new SqliteStore({ ...options.config, logger: false, path: join(dir, 'pgqrs.db') })
+    dirs.set(store, dir)
+    if (options.migrate !== false) await store.migrate()
+    return store
+  },
+  connection(store) {
+    return { dsn: `sqlite://${join(dirs.get(store)!, 'pgqrs.db')}`, config: { logger: false } }
+  },
+  async destroy(store) {
+    await store.close()
+    const dir = dirs.get(store)
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  },
+}

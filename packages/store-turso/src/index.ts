@@ -1,0 +1,1 @@
+export { TursoStore, type TursoStoreOptions, openStore } from './turso-store.js'
