@@ -34,6 +34,8 @@ export interface ExecOptions {
   readonly sqliteBegin?: SqliteBegin
   /** How long a writer keeps retrying a busy database, in ms. */
   readonly busyRetryMs?: number
+  /** Called after a busy BEGIN, before the retry (libSQL: replace the connection the failed BEGIN left unusable). */
+  readonly onBusy?: () => Promise<void>
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -47,8 +49,10 @@ export class StoreExec implements Exec {
   readonly #mutex = new Mutex()
   readonly #begin: SqliteBegin
   readonly #busyRetryMs: number
+  readonly #onBusy: (() => Promise<void>) | undefined
 
   constructor(options: ExecOptions) {
+    this.#onBusy = options.onBusy
     this.#db = options.db
     this.d = options.d
     this.backend = options.backend
@@ -155,6 +159,7 @@ export class StoreExec implements Exec {
       } catch (e) {
         // Only BEGIN is retried: nothing of `fn` ran, so nothing can have committed.
         if (!entered && isBusy(e) && Date.now() < deadline) {
+          await this.#onBusy?.()
           await sleep(Math.min(5 * 2 ** Math.min(attempt, 6), 250) * (0.5 + Math.random()))
           continue
         }

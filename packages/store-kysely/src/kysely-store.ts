@@ -7,6 +7,9 @@ import {
   type StoreTransaction,
   type Subscription,
   resolveConfig,
+  callStoreMethod,
+  type QueueRecord,
+  ValidationError,
 } from '@pgqrs/core'
 import type { Kysely } from 'kysely'
 import { type Family, sqlDialect } from './dialect.js'
@@ -33,6 +36,8 @@ export interface KyselyStoreOptions {
   readonly sqliteBegin?: SqliteBegin
   /** sqlite family: the clock in epoch ms (tests may inject one). Default `Date.now`. */
   readonly clock?: () => number
+  /** sqlite family: called after a busy BEGIN, before it is retried. */
+  readonly onBusy?: () => Promise<void>
   /** Called by `close()` to release what the subclass opened (the store never closes `db` itself otherwise). */
   readonly onClose?: () => Promise<void>
 }
@@ -105,6 +110,7 @@ export class KyselyStore implements Store {
       backend: options.backend,
       schema: this.config.schema,
       sqliteBegin: options.sqliteBegin,
+      onBusy: options.onBusy,
     })
     const repos = repositories(this.#exec, this.config, this.#channel)
     this.queues = repos.queues
@@ -136,6 +142,38 @@ export class KyselyStore implements Store {
       const x = new TxExec(this.#exec, trx)
       return fn({ ...repositories(x, this.config, this.#channel), db: trx })
     })
+  }
+
+  /** Repositories bound to the caller's open transaction (a Kysely transaction or a StoreTransaction). */
+  withTransaction(tx: unknown): StoreRepositories {
+    if (typeof tx === 'object' && tx !== null && 'messages' in tx && 'runs' in tx) return tx as StoreTransaction
+    return repositories(new TxExec(this.#exec, this.adaptTransaction(tx)), this.config, this.#channel)
+  }
+
+  /**
+   * Turns the caller's transaction handle into a Kysely instance on that transaction. Accepts a
+   * Kysely `Transaction`; driver stores override this to accept their own client type too.
+   */
+  protected adaptTransaction(tx: unknown): Kysely<any> {
+    if (typeof tx === 'object' && tx !== null && typeof (tx as Kysely<any>).executeQuery === 'function' && (tx as { isTransaction?: boolean }).isTransaction) {
+      return tx as Kysely<any>
+    }
+    throw new ValidationError('tx', tx, 'a Kysely Transaction (from db.transaction()) or a StoreTransaction')
+  }
+
+  /** Get-or-create a queue (idempotent, safe under concurrency). */
+  queue(name: string): Promise<QueueRecord> {
+    return this.queues.ensure(name)
+  }
+
+  /** A producer for `queue` (available once `@pgqrs/queue` is imported). */
+  producer(...args: unknown[]): Promise<any> {
+    return callStoreMethod('producer', this, args) as Promise<any>
+  }
+
+  /** A consumer of `queue` (available once `@pgqrs/queue` is imported). */
+  consumer(...args: unknown[]): Promise<any> {
+    return callStoreMethod('consumer', this, args) as Promise<any>
   }
 
   /** No notifications by default; the Postgres store overrides this. */

@@ -98,6 +98,27 @@ export class PostgresStore extends KyselyStore {
     }
   }
 
+  /**
+   * Also accepts a `pg` client inside the caller's `BEGIN` (for example `await pool.connect()` then
+   * `client.query('begin')`): pgqrs statements run on that client and commit with the caller.
+   */
+  protected override adaptTransaction(tx: unknown): Kysely<any> {
+    const client = tx as { query?: unknown; executeQuery?: unknown } | null
+    if (client && typeof client.query === 'function' && typeof client.executeQuery !== 'function') {
+      const borrowed = client as unknown as pg.PoolClient
+      const pool = {
+        // The caller owns the client: never release it, never end it.
+        connect: async () => ({
+          query: (...args: unknown[]) => (borrowed as unknown as { query: (...a: unknown[]) => unknown }).query(...args),
+          release: () => {},
+        }),
+        end: async () => {},
+      }
+      return new Kysely({ dialect: new PostgresDialect({ pool: pool as never }) })
+    }
+    return super.adaptTransaction(tx)
+  }
+
   /** Calls `onNotify(queue)` when a message is enqueued to one of `channels` (queue names). */
   override listen(
     channels: readonly string[],

@@ -28,7 +28,8 @@ const TURSO_CAPABILITIES = Object.freeze({
 } as const)
 
 /**
- * The Turso / libSQL store. libSQL does not serialise transactions and fails a busy write at once,
+ * The Turso / libSQL store. libSQL does not serialise transactions; `busy_timeout` is 0 because a
+ * blocking wait would freeze the event loop (and with it the lock holder, when that is this process),
  * so every operation runs under one in-process mutex and write transactions (`BEGIN IMMEDIATE`)
  * are retried with async backoff while another process holds the lock; a statement that may have
  * committed is never retried.
@@ -40,9 +41,8 @@ const TURSO_CAPABILITIES = Object.freeze({
  * ```
  */
 export class TursoStore extends KyselyStore {
-  /** The libSQL client the store runs on. */
-  readonly client: Client
-  readonly #ready: Promise<void>
+  readonly #conn: Connection
+  #ready: Promise<void>
 
   constructor(options: TursoStoreOptions) {
     const { url, authToken, client, clock, ...config } = options
@@ -50,42 +50,38 @@ export class TursoStore extends KyselyStore {
     if (!client && (typeof url !== 'string' || url === '')) {
       throw new PgqrsError('CONFIG', 'TursoStore needs a url (or an open libSQL client)')
     }
-    let c: Client
-    try {
-      // One connection: pragmas are per connection, and our mutex serialises every call anyway.
-      c =
-        client ??
-        createClient({ url: url!, authToken, concurrency: 1 } as Parameters<typeof createClient>[0])
-    } catch (cause) {
-      throw new ConnectionError(
-        'turso',
-        `Cannot open libSQL database ${JSON.stringify(url)}: ${(cause as Error).message}`,
-        { cause },
-      )
-    }
-    const owned = !client
+    const conn = new Connection(client ?? null, url ?? '', authToken)
     super({
-      db: new Kysely({ dialect: new LibsqlDialect({ client: c as never }) }),
+      db: new Kysely({ dialect: new LibsqlDialect({ client: conn.facade as never }) }),
       family: 'sqlite',
       backend: 'turso',
       capabilities: TURSO_CAPABILITIES,
       config: resolved,
       sqliteBegin: 'kysely',
       clock,
+      onBusy: () => this.#reconnect(),
       onClose: async () => {
         await this.#ready.catch(() => {})
-        if (owned) c.close()
+        conn.close()
       },
     })
-    this.client = c
-    const local = (url ?? '').startsWith('file:')
-    this.#ready = local
-      ? c
-          .executeMultiple(
-            'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
-          )
-          .then(() => undefined)
-      : Promise.resolve()
+    this.#conn = conn
+    this.#ready = conn.setup()
+  }
+
+  /** The libSQL client the store runs on now. */
+  get client(): Client {
+    return this.#conn.current
+  }
+
+  // libSQL leaves a connection whose BEGIN failed with SQLITE_BUSY unusable ("cannot commit
+  // transaction - SQL statements in progress" on its next COMMIT), so a store that owns its
+  // client replaces it before retrying.
+  async #reconnect(): Promise<void> {
+    if (!this.#conn.owned) return
+    this.#conn.reopen()
+    this.#ready = this.#conn.setup()
+    await this.#ready.catch(() => {})
   }
 
   /** Resolves once the connection is set up (pragmas applied); rejects with `ConnectionError`. */
@@ -93,17 +89,66 @@ export class TursoStore extends KyselyStore {
     try {
       await this.#ready
     } catch (cause) {
-      throw new ConnectionError(
-        'turso',
-        `Cannot set up libSQL database: ${(cause as Error).message}`,
-        { cause },
-      )
+      throw new ConnectionError('turso', `Cannot set up libSQL database: ${(cause as Error).message}`, { cause })
     }
   }
 
   override async migrate(): Promise<void> {
     await this.ready()
     return super.migrate()
+  }
+}
+
+/** The libSQL client behind a stable facade, so the store can replace a broken connection. */
+class Connection {
+  current: Client
+  readonly owned: boolean
+  readonly #url: string
+  readonly #authToken: string | undefined
+  readonly facade: Pick<Client, 'execute' | 'transaction' | 'batch' | 'executeMultiple' | 'close'>
+
+  constructor(client: Client | null, url: string, authToken: string | undefined) {
+    this.owned = client === null
+    this.#url = url
+    this.#authToken = authToken
+    this.current = client ?? this.#open()
+    this.facade = {
+      execute: ((...a: Parameters<Client['execute']>) => this.current.execute(...a)) as Client['execute'],
+      transaction: ((...a: Parameters<Client['transaction']>) => this.current.transaction(...a)) as Client['transaction'],
+      batch: ((...a: Parameters<Client['batch']>) => this.current.batch(...a)) as Client['batch'],
+      executeMultiple: (sqlText: string) => this.current.executeMultiple(sqlText),
+      close: () => {},
+    }
+  }
+
+  #open(): Client {
+    try {
+      // One connection: pragmas are per connection, and the store's mutex serialises every call.
+      return createClient({ url: this.#url, authToken: this.#authToken, concurrency: 1 } as Parameters<typeof createClient>[0])
+    } catch (cause) {
+      throw new ConnectionError('turso', `Cannot open libSQL database ${JSON.stringify(this.#url)}: ${(cause as Error).message}`, { cause })
+    }
+  }
+
+  reopen(): void {
+    const old = this.current
+    this.current = this.#open()
+    try {
+      old.close()
+    } catch {
+      // already broken
+    }
+  }
+
+  /** WAL, foreign keys, and `busy_timeout` 0 (a blocking wait would freeze the event loop). */
+  async setup(): Promise<void> {
+    if (!this.#url.startsWith('file:') && this.owned) return
+    if (!this.owned) return
+    await this.current.executeMultiple('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON;')
+  }
+
+  close(): void {
+    if (this.owned) this.current.close()
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config.js'
+import type { QueueRecord } from '../types.js'
 import type { MessageRepository } from './messages.js'
 import type { QueueRepository } from './queues.js'
 import type { RunRepository, StepRepository, WorkflowRepository } from './workflows.js'
@@ -45,12 +46,20 @@ export interface Store extends StoreRepositories {
   readonly capabilities: StoreCapabilities
   /** The validated, frozen configuration this store was created with. */
   readonly config: ResolvedConfig
+  /** Get-or-create a queue by name (idempotent, safe under concurrency). */
+  queue(name: string): Promise<QueueRecord>
   /** Creates or upgrades the pgqrs schema. Idempotent, safe to run from many processes at once. */
   migrate(): Promise<void>
   /** The applied migration names, oldest first (empty before install). */
   migrations(): Promise<string[]>
   /** Runs `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>
+  /**
+   * The repositories running on the caller's own open transaction, so pgqrs writes commit or roll
+   * back with the caller's business data: a Kysely `Transaction` on the same database, a
+   * {@link StoreTransaction}, or (Postgres) a `pg` client inside `BEGIN`.
+   */
+  withTransaction(tx: unknown): StoreRepositories
   /**
    * Calls `onNotify(channel)` when something is enqueued to one of `channels` (queue names) or when
    * a run of them finishes. Only when `capabilities.notifications`; otherwise it resolves to null.

@@ -45,7 +45,7 @@ export async function pgInsertMessages(
     ),
     ins as (
       insert into ${m} as m (queue_id, payload, priority, enqueued_at, visible_at, max_attempts, dedupe_key, producer_id)
-      select q.id, i.payload, i.priority, now(),
+      select q.id, coalesce(i.payload, 'null'::jsonb), i.priority, now(),
         coalesce(i.run_at, now() + i.delay_ms * interval '1 millisecond'), i.max_attempts, i.dedupe_key, ${producerId}::bigint
       from items i cross join q
       order by i.ord

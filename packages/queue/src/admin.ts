@@ -1,0 +1,180 @@
+import {
+  ConflictError,
+  type ListRunsOptions,
+  NotFoundError,
+  type QueueMessage,
+  type QueueMetrics,
+  QueueNotFoundError,
+  type QueueRecord,
+  type RunRecord,
+  type StepRecord,
+  type Store,
+  validateInt,
+  type WorkerHealth,
+  type WorkerRecord,
+  type WorkerStatus,
+} from '@pgqrs/core'
+
+/** Totals over every queue and worker. */
+export interface SystemStats {
+  readonly queues: number
+  readonly workers: number
+  readonly activeWorkers: number
+  readonly pending: number
+  readonly leased: number
+  readonly delayed: number
+  readonly archived: number
+  readonly dead: number
+  /** The newest applied migration. */
+  readonly schemaVersion: string | null
+}
+
+/** Result of {@link Admin.verify}. */
+export interface VerifyResult {
+  readonly ok: boolean
+  readonly migrations: string[]
+  readonly problems: string[]
+}
+
+/** Operations for operators and the CLI, over any store. */
+export interface Admin {
+  /** Creates or upgrades the schema; idempotent, safe from many processes at once. */
+  install(): Promise<void>
+  /** Checks that the schema is installed and the store answers. */
+  verify(): Promise<VerifyResult>
+  /** Strict create: `QueueAlreadyExistsError` when it exists. */
+  createQueue(name: string): Promise<QueueRecord>
+  /** The queue, or `QueueNotFoundError`. */
+  getQueue(name: string): Promise<QueueRecord>
+  listQueues(): Promise<QueueRecord[]>
+  /** Refused (`ConflictError`) while it has active messages, unless `force`. */
+  deleteQueue(name: string, options?: { force?: boolean }): Promise<void>
+  /** Deletes every message of the queue; returns how many. */
+  purgeQueue(name: string): Promise<number>
+  queueMetrics(name: string): Promise<QueueMetrics>
+  allQueueMetrics(): Promise<QueueMetrics[]>
+  systemStats(): Promise<SystemStats>
+  /** Worker counts of one queue. */
+  workerStats(queue: string, options?: { staleAfterMs?: number }): Promise<WorkerHealth>
+  /** Dead messages of a queue, oldest first. */
+  deadLetters(queue: string, options?: { limit?: number }): Promise<QueueMessage[]>
+  /** Brings a dead or archived message back under the same id; `NotFoundError` when there is none. */
+  replay(id: number): Promise<QueueMessage>
+  /** Deletes archived (and with `includeDead`, dead) messages older than `olderThanMs`. */
+  purgeArchived(options: { olderThanMs: number; queue?: string; includeDead?: boolean }): Promise<number>
+  workers(options?: { queue?: string }): Promise<WorkerRecord[]>
+  workerHealth(options?: { staleAfterMs?: number; queue?: string }): Promise<WorkerHealth>
+  /** Suspends a worker (its loop stops leasing at its next heartbeat). */
+  suspendWorker(nameOrId: string | number): Promise<WorkerRecord>
+  /** Resumes a suspended worker. */
+  resumeWorker(nameOrId: string | number): Promise<WorkerRecord>
+  /** Interrupts a polling worker (its loop stops gracefully). */
+  interruptWorker(nameOrId: string | number): Promise<WorkerRecord>
+  /** Shuts a suspended worker down (status stopped). */
+  shutdownWorker(nameOrId: string | number): Promise<WorkerRecord>
+  /** Marks workers without a heartbeat for `staleAfterMs` stopped; returns their ids (their leases expire by themselves). */
+  reclaim(options?: { staleAfterMs?: number }): Promise<number[]>
+  runs(options?: ListRunsOptions): Promise<RunRecord[]>
+  steps(runId: number): Promise<StepRecord[]>
+}
+
+const DEFAULT_STALE_MS = 60_000
+
+/**
+ * Admin operations over `store`.
+ *
+ * @example
+ * ```ts
+ * await pgqrs.admin(store).install()
+ * console.log(await pgqrs.admin(store).queueMetrics('tasks'))
+ * ```
+ */
+export function admin(store: Store): Admin {
+  const worker = async (nameOrId: string | number): Promise<WorkerRecord> => {
+    const w =
+      typeof nameOrId === 'number' ? await store.workers.get(nameOrId) : await store.workers.getByName(nameOrId)
+    if (!w) throw new NotFoundError('worker', nameOrId)
+    return w
+  }
+  const move = async (nameOrId: string | number, to: WorkerStatus) => store.workers.transition((await worker(nameOrId)).id, to)
+  return {
+    install: () => store.migrate(),
+    async verify() {
+      const problems: string[] = []
+      let migrations: string[] = []
+      try {
+        migrations = await store.migrations()
+        if (migrations.length === 0) problems.push('pgqrs is not installed: run install')
+        else await store.queues.list()
+      } catch (e) {
+        problems.push((e as Error).message)
+      }
+      return { ok: problems.length === 0, migrations, problems }
+    },
+    createQueue: (name) => store.queues.create(name),
+    async getQueue(name) {
+      const q = await store.queues.get(name)
+      if (!q) throw new QueueNotFoundError(name)
+      return q
+    },
+    listQueues: () => store.queues.list(),
+    async deleteQueue(name, options) {
+      if (!(await store.queues.delete(name, options))) throw new QueueNotFoundError(name)
+    },
+    async purgeQueue(name) {
+      if (!(await store.queues.get(name))) throw new QueueNotFoundError(name)
+      return store.queues.purge(name)
+    },
+    async queueMetrics(name) {
+      const m = await store.queues.metrics(name)
+      if (!m) throw new QueueNotFoundError(name)
+      return m
+    },
+    allQueueMetrics: () => store.queues.allMetrics(),
+    async systemStats() {
+      const [metrics, health, migrations] = await Promise.all([
+        store.queues.allMetrics(),
+        store.workers.health({ staleAfterMs: DEFAULT_STALE_MS }),
+        store.migrations(),
+      ])
+      const sum = (k: 'pending' | 'leased' | 'delayed' | 'archived' | 'dead') => metrics.reduce((n, m) => n + m[k], 0)
+      return {
+        queues: metrics.length,
+        workers: health.total,
+        activeWorkers: health.ready + health.polling,
+        pending: sum('pending'),
+        leased: sum('leased'),
+        delayed: sum('delayed'),
+        archived: sum('archived'),
+        dead: sum('dead'),
+        schemaVersion: migrations.at(-1) ?? null,
+      }
+    },
+    async workerStats(queue, options = {}) {
+      if (!(await store.queues.get(queue))) throw new QueueNotFoundError(queue)
+      return store.workers.health({ queue, staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS })
+    },
+    async deadLetters(queue, options = {}) {
+      if (!(await store.queues.get(queue))) throw new QueueNotFoundError(queue)
+      return store.messages.list(queue, { state: 'dead', limit: options.limit })
+    },
+    async replay(id) {
+      validateInt('id', id, 1)
+      const m = await store.messages.replay(id)
+      if (m) return m
+      const cur = await store.messages.get(id)
+      if (cur) throw new ConflictError('message', String(id), `Message ${id} is still active: only archived or dead messages can be replayed`)
+      throw new NotFoundError('message', id)
+    },
+    purgeArchived: (options) => store.messages.purgeArchived(options),
+    workers: (options) => store.workers.list(options),
+    workerHealth: (options = {}) => store.workers.health({ staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS, queue: options.queue }),
+    suspendWorker: (w) => move(w, 'suspended'),
+    resumeWorker: (w) => move(w, 'ready'),
+    interruptWorker: (w) => move(w, 'interrupted'),
+    shutdownWorker: (w) => move(w, 'stopped'),
+    reclaim: (options = {}) => store.workers.markStale(options.staleAfterMs ?? DEFAULT_STALE_MS),
+    runs: (options) => store.runs.list(options),
+    steps: (runId) => store.steps.list(runId),
+  }
+}

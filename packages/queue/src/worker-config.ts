@@ -1,0 +1,85 @@
+import {
+  type BackoffStrategy,
+  checkBackoff,
+  ConfigError,
+  DEFAULT_BACKOFF,
+  MAX_BATCH_SIZE,
+  type ResolvedConfig,
+  validateName,
+} from '@pgqrs/core'
+
+/** Options of a {@link Worker}; every field has a default. */
+export interface WorkerOptions {
+  /** Registry name (unique while the worker lives). Default: generated from host, pid and queue. */
+  readonly name?: string
+  /** Handlers running at once. Default 1. */
+  readonly concurrency?: number
+  /** Messages claimed per dequeue (never more than the free slots). Default: `concurrency`. */
+  readonly batchSize?: number
+  /** Lease per message; renewed automatically at half-time while the handler runs. Default the store's `leaseMs`. */
+  readonly leaseMs?: number
+  /** Wait between polls of an empty queue (a wake-up ends it early). Default the store's `pollIntervalMs`. */
+  readonly pollIntervalMs?: number
+  /** Heartbeat period. Default the store's `heartbeatIntervalMs`. */
+  readonly heartbeatIntervalMs?: number
+  /** A worker whose heartbeat is older than this is marked stopped by its peers. Default 6 heartbeats (min 30 s). */
+  readonly staleAfterMs?: number
+  /** Retry delays of failed messages. Default exponential with jitter, 1 s → 5 min. */
+  readonly backoff?: BackoffStrategy
+  /** First wait after a store error; doubles per consecutive error. Default 100 ms. */
+  readonly errorBackoffMs?: number
+  /** Cap of the store-error backoff. Default 30 000 ms. */
+  readonly maxErrorBackoffMs?: number
+  /** Default grace period of `stop()`. Default 10 000 ms. */
+  readonly graceMs?: number
+  /** Aborting it stops the worker (as `stop()`). */
+  readonly signal?: AbortSignal
+}
+
+/** {@link WorkerOptions} with defaults filled in. */
+export interface WorkerConfig {
+  readonly name: string | undefined
+  readonly concurrency: number
+  readonly batchSize: number
+  readonly leaseMs: number
+  readonly pollIntervalMs: number
+  readonly heartbeatIntervalMs: number
+  readonly staleAfterMs: number
+  readonly backoff: BackoffStrategy
+  readonly errorBackoffMs: number
+  readonly maxErrorBackoffMs: number
+  readonly graceMs: number
+  readonly signal: AbortSignal | undefined
+}
+
+function int(field: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, `Invalid worker option ${field}: ${String(v)}; use an integer from ${min} to ${max}`)
+  }
+  return v
+}
+
+const MAX_MS = 2_147_483_647
+
+/** Validates worker options once (`ConfigError` naming the field) and fills in defaults. */
+export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): WorkerConfig {
+  if (typeof o !== 'object' || o === null) throw new ConfigError('options', 'worker options must be an object')
+  const concurrency = int('concurrency', o.concurrency ?? 1, 1, 10_000)
+  const heartbeatIntervalMs = int('heartbeatIntervalMs', o.heartbeatIntervalMs ?? store.heartbeatIntervalMs, 10, MAX_MS)
+  if (o.name !== undefined) validateName('worker', o.name)
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ConfigError('signal', 'signal must be an AbortSignal')
+  return Object.freeze({
+    name: o.name,
+    concurrency,
+    batchSize: int('batchSize', o.batchSize ?? concurrency, 1, MAX_BATCH_SIZE),
+    leaseMs: int('leaseMs', o.leaseMs ?? store.leaseMs, 100, MAX_MS),
+    pollIntervalMs: int('pollIntervalMs', o.pollIntervalMs ?? store.pollIntervalMs, 1, MAX_MS),
+    heartbeatIntervalMs,
+    staleAfterMs: int('staleAfterMs', o.staleAfterMs ?? Math.max(30_000, heartbeatIntervalMs * 6), 1, MAX_MS),
+    backoff: o.backoff === undefined ? DEFAULT_BACKOFF : checkBackoff(o.backoff),
+    errorBackoffMs: int('errorBackoffMs', o.errorBackoffMs ?? 100, 1, MAX_MS),
+    maxErrorBackoffMs: int('maxErrorBackoffMs', o.maxErrorBackoffMs ?? 30_000, 1, MAX_MS),
+    graceMs: int('graceMs', o.graceMs ?? 10_000, 0, MAX_MS),
+    signal: o.signal,
+  })
+}

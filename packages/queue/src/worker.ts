@@ -1,0 +1,364 @@
+import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
+import {
+  type QueueMessage,
+  type Store,
+  type Subscription,
+  toError,
+  validateName,
+  type WorkerRecord,
+  withScope,
+} from '@pgqrs/core'
+import { Consumer, describeError } from './consumer.js'
+import { processIdentity, registerNamed } from './identity.js'
+import { onLocalEnqueue } from './wakeups.js'
+import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
+
+/** What a handler gets besides the message. */
+export interface HandlerContext {
+  /** Aborted on shutdown (after the grace period) or when the lease was lost. */
+  readonly signal: AbortSignal
+  /** Extends the lease to run out `ms` from now (default the worker's `leaseMs`). */
+  extendLease(ms?: number): Promise<boolean>
+  /** Records a worker heartbeat now. */
+  heartbeat(): Promise<void>
+  /** The worker running the handler. */
+  readonly worker: Worker<any>
+}
+
+/** A message handler: resolve to archive the message, throw to fail it (retry or dead letter). */
+export type Handler<T> = (msg: QueueMessage<T>, ctx: HandlerContext) => unknown
+
+/** Typed worker events. */
+export interface WorkerEvents<T> {
+  'message:start': [msg: QueueMessage<T>]
+  'message:done': [msg: QueueMessage<T>]
+  'message:failed': [msg: QueueMessage<T>, error: Error]
+  'message:dead': [msg: QueueMessage<T>, error: Error]
+  'lease:lost': [msg: QueueMessage<T>]
+  error: [error: Error]
+  stopped: []
+}
+
+/** A worker's lifecycle state. */
+export type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped'
+
+interface InFlight<T> {
+  readonly msg: QueueMessage<T>
+  readonly controller: AbortController
+  readonly done: Promise<void>
+  abandoned: boolean
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/**
+ * A handler loop over one queue with concurrency, automatic lease renewal, heartbeats, wake-ups on
+ * enqueue and graceful shutdown. Invariant: every dequeued message is archived, failed or
+ * released exactly once by this worker (or, when its lease was lost, left to its new holder).
+ *
+ * @example
+ * ```ts
+ * const worker = pgqrs.worker(store, 'tasks', async (msg, ctx) => send(msg.payload), { concurrency: 8 })
+ * await worker.start()
+ * process.on('SIGTERM', () => worker.stop({ graceMs: 10_000 }))
+ * ```
+ */
+export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
+  readonly store: Store
+  readonly queue: string
+  readonly config: WorkerConfig
+  #handler: Handler<T>
+  #state: WorkerState = 'idle'
+  #record: WorkerRecord | null = null
+  #consumer: Consumer<T> | null = null
+  readonly #inFlight = new Map<number, InFlight<T>>()
+  #wake: (() => void) | null = null
+  #wakeRequested = false
+  #loop: Promise<void> | null = null
+  #heartbeatTimer: NodeJS.Timeout | null = null
+  #subscription: Subscription | null = null
+  #unlisten: (() => void) | null = null
+  #paused = false
+  #ticks = 0
+  #stopping: Promise<void> | null = null
+  readonly #log
+
+  constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
+    super()
+    validateName('queue', queue)
+    if (typeof handler !== 'function') throw new TypeError('worker handler must be a function')
+    this.store = store
+    this.queue = queue
+    this.#handler = handler
+    this.config = resolveWorkerConfig(options, store.config)
+    this.#log = withScope(store.config.logger, { queue, worker: this.config.name })
+    this.config.signal?.addEventListener('abort', () => void this.stop(), { once: true })
+  }
+
+  /** Current lifecycle state. */
+  get state(): WorkerState {
+    return this.#state
+  }
+
+  /** The worker's registry row (after `start()`). */
+  get record(): WorkerRecord | null {
+    return this.#record
+  }
+
+  /** Messages being handled now. */
+  get inFlight(): number {
+    return this.#inFlight.size
+  }
+
+  /** Registers the worker, subscribes to wake-ups and starts the loop; resolves once it is polling. */
+  async start(): Promise<this> {
+    if (this.#state !== 'idle') throw new Error(`worker is ${this.#state}: start() can be called once`)
+    this.#state = 'running'
+    try {
+      await this.store.queue(this.queue)
+      this.#record = this.config.name
+        ? await registerNamed(this.store, this.config.name, this.queue)
+        : await this.#anonymous()
+      this.#record = await this.store.workers.transition(this.#record.id, 'polling')
+      this.#consumer = new Consumer<T>(this.store, this.queue, this.#record.id, this.config.backoff)
+      this.#unlisten = onLocalEnqueue(this.store, this.queue, () => this.nudge())
+      await this.#listen()
+    } catch (e) {
+      this.#state = 'stopped'
+      this.#unlisten?.()
+      throw e
+    }
+    this.#heartbeatTimer = setInterval(() => void this.#beat(), this.config.heartbeatIntervalMs)
+    this.#heartbeatTimer.unref?.()
+    this.#loop = this.#run()
+    return this
+  }
+
+  async #anonymous(): Promise<WorkerRecord> {
+    const name = `worker:${this.queue}:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() => processIdentity(this.store))
+  }
+
+  async #listen(): Promise<void> {
+    if (!this.store.capabilities.notifications) return
+    try {
+      this.#subscription = await this.store.listen([this.queue], () => this.nudge())
+    } catch (e) {
+      this.#log.warn('LISTEN failed: this worker polls every pollIntervalMs instead', { error: toError(e).message })
+    }
+  }
+
+  /** Wakes the loop if it is waiting for messages (called on NOTIFY and local enqueues). */
+  nudge(): void {
+    this.#wakeRequested = true
+    this.#wake?.()
+  }
+
+  /** Waits `ms`, or less when nudged or stopped. */
+  async #idle(ms: number): Promise<void> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false
+      return
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = done
+    })
+    this.#wake = null
+    this.#wakeRequested = false
+  }
+
+  async #run(): Promise<void> {
+    let errors = 0
+    while (this.#state === 'running') {
+      const free = this.config.concurrency - this.#inFlight.size
+      if (free <= 0 || this.#paused) {
+        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
+        continue
+      }
+      let batch: QueueMessage<T>[]
+      try {
+        batch = await this.#consumer!.dequeue({ batchSize: Math.min(this.config.batchSize, free), leaseMs: this.config.leaseMs })
+        errors = 0
+      } catch (e) {
+        errors++
+        this.#emitError(e)
+        await this.#idle(Math.min(this.config.errorBackoffMs * 2 ** Math.min(errors - 1, 16), this.config.maxErrorBackoffMs))
+        continue
+      }
+      if (this.#state !== 'running') {
+        // stop() began while we were claiming: give the batch straight back.
+        await this.#consumer!.store.messages.release(batch).catch((e) => this.#emitError(e))
+        break
+      }
+      if (batch.length === 0) {
+        await this.#idle(this.config.pollIntervalMs)
+        continue
+      }
+      for (const msg of batch) this.#handle(msg)
+    }
+  }
+
+  #handle(msg: QueueMessage<T>): void {
+    const controller = new AbortController()
+    const entry: InFlight<T> = { msg, controller, done: Promise.resolve(), abandoned: false }
+    // The entry is registered before the handler runs, so stop() always sees it.
+    this.#inFlight.set(msg.id, entry)
+    ;(entry as { done: Promise<void> }).done = this.#process(entry).finally(() => {
+      this.#inFlight.delete(msg.id)
+      this.nudge()
+    })
+  }
+
+  async #process(entry: InFlight<T>): Promise<void> {
+    const { msg, controller } = entry
+    const consumer = this.#consumer!
+    let lost = false
+    const renewEvery = Math.max(50, Math.floor(this.config.leaseMs / 2))
+    const renew = setInterval(async () => {
+      if (entry.abandoned || lost) return
+      try {
+        const ok = await consumer.extendLease(msg, this.config.leaseMs)
+        if (!ok && !entry.abandoned) {
+          lost = true
+          controller.abort(new Error(`lease on message ${msg.id} was lost`))
+          this.emit('lease:lost', msg)
+        }
+      } catch (e) {
+        this.#emitError(e)
+      }
+    }, renewEvery)
+    renew.unref?.()
+    const ctx: HandlerContext = {
+      signal: controller.signal,
+      extendLease: (ms = this.config.leaseMs) => consumer.extendLease(msg, ms),
+      heartbeat: async () => {
+        await this.#heartbeatNow()
+      },
+      worker: this,
+    }
+    try {
+      this.emit('message:start', msg)
+      let failure: unknown = null
+      let ok = false
+      try {
+        await this.#handler(msg, ctx)
+        ok = true
+      } catch (e) {
+        failure = e
+      }
+      clearInterval(renew)
+      if (entry.abandoned || lost) return // released by stop(), or taken over: the new holder settles it
+      if (ok) {
+        if (await consumer.archive(msg)) this.emit('message:done', msg)
+        else this.emit('lease:lost', msg)
+        return
+      }
+      const error = toError(failure)
+      const outcome = await consumer.fail(msg, describeError(error))
+      if (outcome === 'dead') this.emit('message:dead', msg, error)
+      else if (outcome === 'retried') this.emit('message:failed', msg, error)
+      else this.emit('lease:lost', msg)
+    } catch (e) {
+      // A store error while settling: the lease runs out and the message comes back by itself.
+      this.#emitError(e)
+    } finally {
+      clearInterval(renew)
+    }
+  }
+
+  #emitError(e: unknown): void {
+    const error = toError(e)
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+    else this.#log.error(`worker error: ${error.message}`, { error })
+  }
+
+  async #heartbeatNow(): Promise<void> {
+    if (this.#record) await this.store.workers.heartbeat(this.#record.id)
+  }
+
+  /** Heartbeat timer: beats (also while handlers run), follows suspend/interrupt, marks stale peers stopped. */
+  async #beat(): Promise<void> {
+    if (!this.#record || this.#state !== 'running') return
+    try {
+      await this.#heartbeatNow()
+      const me = await this.store.workers.get(this.#record.id)
+      if (me?.status === 'suspended') this.#paused = true
+      else if (me?.status === 'interrupted') {
+        this.#log.info('worker interrupted from outside: stopping')
+        void this.stop()
+      } else if (me?.status === 'stopped') {
+        this.#log.warn('worker was marked stopped (stale heartbeat?): stopping')
+        void this.stop()
+      } else if (this.#paused && me?.status === 'ready') {
+        this.#paused = false
+        this.#record = await this.store.workers.transition(this.#record.id, 'polling')
+        this.nudge()
+      }
+      if (++this.#ticks % 4 === 0) await this.store.workers.markStale(this.config.staleAfterMs)
+    } catch (e) {
+      this.#emitError(e)
+    }
+  }
+
+  /**
+   * Stops leasing, waits up to `graceMs` for in-flight handlers, then aborts the rest and releases
+   * their messages. Resolves when this worker holds no lease; safe to call twice.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options.graceMs ?? this.config.graceMs)
+    return this.#stopping
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    if (this.#state === 'idle') {
+      this.#state = 'stopped'
+      return
+    }
+    this.#state = 'stopping'
+    this.nudge()
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
+    await this.#loop
+    const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))
+    await Promise.race([all, sleep(graceMs)])
+    const left = [...this.#inFlight.values()]
+    if (left.length > 0) {
+      for (const f of left) {
+        f.abandoned = true
+        f.controller.abort(new Error('worker stopped'))
+      }
+      await this.store.messages.release(left.map((f) => f.msg)).catch((e) => this.#emitError(e))
+    }
+    this.#unlisten?.()
+    await this.#subscription?.close().catch(() => {})
+    if (this.#record) {
+      await this.store.workers
+        .transition(this.#record.id, 'suspended')
+        .then((r) => this.store.workers.transition(r.id, 'stopped'))
+        .then((r) => {
+          this.#record = r
+        })
+        .catch((e) => this.#log.warn('could not mark the worker stopped', { error: toError(e).message }))
+    }
+    this.#state = 'stopped'
+    this.emit('stopped')
+  }
+}
+
+/**
+ * Creates a {@link Worker} (call `start()` to run it).
+ *
+ * @example
+ * ```ts
+ * const worker = pgqrs.worker(store, 'tasks', async (msg) => { await work(msg.payload) }, { concurrency: 8 })
+ * await worker.start()
+ * ```
+ */
+export function worker<T = unknown>(store: Store, queue: string, handler: Handler<T>, options?: WorkerOptions): Worker<T> {
+  return new Worker<T>(store, queue, handler, options)
+}
