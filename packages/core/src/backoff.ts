@@ -67,7 +67,8 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   if (b.kind === 'fixed') return Math.round(b.delayMs)
-  const exp = Math.min(Math.max(0, Math.floor(attempt)), 1024)
+  // 2^1000 is finite, so baseMs 0 gives 0 (not 0 * Infinity = NaN) however large the attempt.
+  const exp = Math.min(Math.max(0, Math.floor(attempt)), 1000)
   const capped = Math.min(b.baseMs * 2 ** exp, b.maxMs)
   if (b.kind === 'exponential') return Math.round(capped)
   const jitter = capped / 4

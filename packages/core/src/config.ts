@@ -206,6 +206,23 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     }
     config[field] = Number(raw.trim())
   }
-  resolveConfig(config)
+  try {
+    resolveConfig(config)
+  } catch (e) {
+    // Name the variable the user set, not the config field it maps to.
+    if (ConfigError.is(e)) {
+      const name =
+        e.field === 'schema'
+          ? 'PGQRS_SCHEMA'
+          : Object.entries(ENV_INTS).find(([, f]) => f === e.field)?.[0]
+      if (name)
+        throw new ConfigError(
+          e.field,
+          `Invalid ${name}=${JSON.stringify(env[name])}: ${e.message}`,
+          { cause: e },
+        )
+    }
+    throw e
+  }
   return { dsn: env.PGQRS_DSN || undefined, config }
 }

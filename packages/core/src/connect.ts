@@ -27,6 +27,19 @@ export interface StorePackage {
 export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<Store> {
   const parsed = parseDsn(dsn)
   resolveConfig(config)
+  let missing: unknown = null
+  try {
+    import.meta.resolve(parsed.package)
+  } catch (cause) {
+    missing = cause
+  }
+  if (missing) {
+    throw new ConfigError(
+      'dsn',
+      `The ${parsed.backend} backend needs the package ${parsed.package}: install it with \`pnpm add ${parsed.package}\` (or npm install ${parsed.package})`,
+      { cause: missing },
+    )
+  }
   let mod: Partial<StorePackage>
   try {
     mod = (await import(parsed.package)) as Partial<StorePackage>
@@ -34,7 +47,7 @@ export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<St
     if ((cause as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
       throw new ConfigError(
         'dsn',
-        `The ${parsed.backend} backend needs the package ${parsed.package}: install it with \`pnpm add ${parsed.package}\` (or npm install ${parsed.package})`,
+        `${parsed.package} is installed but one of its dependencies is missing (${(cause as Error).message.split('\n')[0]}): reinstall it with its driver`,
         { cause },
       )
     }

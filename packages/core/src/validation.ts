@@ -157,6 +157,13 @@ export function validatePayload(
       }
       for (const key of Object.keys(obj)) {
         if (forbidden.has(key)) fail([...path, key], key, `the key "${key}" is forbidden`)
+        if (key.includes('\u0000') || !key.isWellFormed()) {
+          fail(
+            [...path, key],
+            key,
+            'keys must be well-formed Unicode without NUL (\\u0000) characters',
+          )
+        }
         walk((obj as Record<string, unknown>)[key], [...path, key], depth + 1)
       }
       if (Object.getOwnPropertySymbols(obj).length > 0)

@@ -91,7 +91,7 @@ describe('parseDsn: turso / libsql', () => {
     })
   })
 
-  it('turso: with a relative path and turso::memory:', () => {
+  it('a relative turso path, and turso::memory:', () => {
     expect(parseDsn('turso:local.db')).toMatchObject({ url: 'file:local.db' })
     expect(parseDsn('turso::memory:')).toMatchObject({ backend: 'turso', url: ':memory:' })
   })

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  InvalidStateTransitionError,
   type ListRunsOptions,
   NotFoundError,
   type QueueMessage,
@@ -61,7 +62,11 @@ export interface Admin {
   /** Brings a dead or archived message back under the same id; `NotFoundError` when there is none. */
   replay(id: number): Promise<QueueMessage>
   /** Deletes archived (and with `includeDead`, dead) messages older than `olderThanMs`. */
-  purgeArchived(options: { olderThanMs: number; queue?: string; includeDead?: boolean }): Promise<number>
+  purgeArchived(options: {
+    olderThanMs: number
+    queue?: string
+    includeDead?: boolean
+  }): Promise<number>
   workers(options?: { queue?: string }): Promise<WorkerRecord[]>
   workerHealth(options?: { staleAfterMs?: number; queue?: string }): Promise<WorkerHealth>
   /** Suspends a worker (its loop stops leasing at its next heartbeat). */
@@ -74,8 +79,14 @@ export interface Admin {
   shutdownWorker(nameOrId: string | number): Promise<WorkerRecord>
   /** Marks workers without a heartbeat for `staleAfterMs` stopped; returns their ids (their leases expire by themselves). */
   reclaim(options?: { staleAfterMs?: number }): Promise<number[]>
+  /** Workflow runs, newest first. */
   runs(options?: ListRunsOptions): Promise<RunRecord[]>
+  /** Steps of a run in the order they started. */
   steps(runId: number): Promise<StepRecord[]>
+  /** Asks a run to stop: CANCELLING now, CANCELLED at its next step boundary or delivery. */
+  cancelRun(runId: number): Promise<RunRecord>
+  /** Wakes a SLEEPING or PAUSED run now instead of at its wake time. */
+  resumeRun(runId: number): Promise<RunRecord>
 }
 
 const DEFAULT_STALE_MS = 60_000
@@ -92,11 +103,14 @@ const DEFAULT_STALE_MS = 60_000
 export function admin(store: Store): Admin {
   const worker = async (nameOrId: string | number): Promise<WorkerRecord> => {
     const w =
-      typeof nameOrId === 'number' ? await store.workers.get(nameOrId) : await store.workers.getByName(nameOrId)
+      typeof nameOrId === 'number'
+        ? await store.workers.get(nameOrId)
+        : await store.workers.getByName(nameOrId)
     if (!w) throw new NotFoundError('worker', nameOrId)
     return w
   }
-  const move = async (nameOrId: string | number, to: WorkerStatus) => store.workers.transition((await worker(nameOrId)).id, to)
+  const move = async (nameOrId: string | number, to: WorkerStatus) =>
+    store.workers.transition((await worker(nameOrId)).id, to)
   return {
     install: () => store.migrate(),
     async verify() {
@@ -137,7 +151,8 @@ export function admin(store: Store): Admin {
         store.workers.health({ staleAfterMs: DEFAULT_STALE_MS }),
         store.migrations(),
       ])
-      const sum = (k: 'pending' | 'leased' | 'delayed' | 'archived' | 'dead') => metrics.reduce((n, m) => n + m[k], 0)
+      const sum = (k: 'pending' | 'leased' | 'delayed' | 'archived' | 'dead') =>
+        metrics.reduce((n, m) => n + m[k], 0)
       return {
         queues: metrics.length,
         workers: health.total,
@@ -163,12 +178,21 @@ export function admin(store: Store): Admin {
       const m = await store.messages.replay(id)
       if (m) return m
       const cur = await store.messages.get(id)
-      if (cur) throw new ConflictError('message', String(id), `Message ${id} is still active: only archived or dead messages can be replayed`)
+      if (cur)
+        throw new ConflictError(
+          'message',
+          String(id),
+          `Message ${id} is still active: only archived or dead messages can be replayed`,
+        )
       throw new NotFoundError('message', id)
     },
     purgeArchived: (options) => store.messages.purgeArchived(options),
     workers: (options) => store.workers.list(options),
-    workerHealth: (options = {}) => store.workers.health({ staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS, queue: options.queue }),
+    workerHealth: (options = {}) =>
+      store.workers.health({
+        staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS,
+        queue: options.queue,
+      }),
     suspendWorker: (w) => move(w, 'suspended'),
     resumeWorker: (w) => move(w, 'ready'),
     interruptWorker: (w) => move(w, 'interrupted'),
@@ -176,5 +200,19 @@ export function admin(store: Store): Admin {
     reclaim: (options = {}) => store.workers.markStale(options.staleAfterMs ?? DEFAULT_STALE_MS),
     runs: (options) => store.runs.list(options),
     steps: (runId) => store.steps.list(runId),
+    async cancelRun(runId) {
+      const r = await store.runs.transition(runId, { to: 'CANCELLING' })
+      await store.messages.reschedule(r.messageId, 0)
+      return r
+    },
+    async resumeRun(runId) {
+      const r = await store.runs.get(runId)
+      if (!r) throw new NotFoundError('run', runId)
+      if (r.status !== 'SLEEPING' && r.status !== 'PAUSED') {
+        throw new InvalidStateTransitionError('run', r.status, 'RUNNING', ['SLEEPING', 'PAUSED'])
+      }
+      await store.messages.reschedule(r.messageId, 0)
+      return r
+    },
   }
 }

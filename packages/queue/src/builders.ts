@@ -1,8 +1,14 @@
-import { type QueueMessage, type Store, ValidationError, validateInt, validateName } from '@pgqrs/core'
+import {
+  type QueueMessage,
+  type Store,
+  ValidationError,
+  validateInt,
+  validateName,
+} from '@pgqrs/core'
 import { Consumer } from './consumer.js'
 import { processIdentity, registerNamed } from './identity.js'
 import { type EnqueueOptions, Producer } from './producer.js'
-import { type Handler, Worker } from './worker.js'
+import { type Handler, SETTLED, Worker } from './worker.js'
 import type { WorkerOptions } from './worker-config.js'
 
 /** Builder of one enqueue call (the Rust crate's style). */
@@ -19,7 +25,8 @@ export class EnqueueBuilder<T = unknown> {
   }
   /** Several payloads, inserted in one statement. */
   messages<U>(payloads: readonly U[]): EnqueueBuilder<U> {
-    if (!Array.isArray(payloads)) throw new ValidationError('messages', payloads, 'an array of payloads')
+    if (!Array.isArray(payloads))
+      throw new ValidationError('messages', payloads, 'an array of payloads')
     ;(this as unknown as EnqueueBuilder<U>).#payloads = [...payloads]
     return this as unknown as EnqueueBuilder<U>
   }
@@ -66,11 +73,23 @@ export class EnqueueBuilder<T = unknown> {
   /** Inserts the messages; resolves to their ids, in order. */
   async execute(store: Store): Promise<number[]> {
     if (!this.#payloads || this.#payloads.length === 0) {
-      throw new ValidationError('messages', this.#payloads, 'at least one message', 'No messages to enqueue: call .message() or .messages() before .execute()')
+      throw new ValidationError(
+        'messages',
+        this.#payloads,
+        'at least one message',
+        'No messages to enqueue: call .message() or .messages() before .execute()',
+      )
     }
     const queue = this.#producer?.queue ?? this.#queue
-    if (!queue) throw new ValidationError('queue', null, 'a queue name', 'No queue to enqueue to: call .to(queue) (or .worker(producer)) before .execute()')
-    const producer = this.#producer ?? new Producer<T>(store, queue, (await processIdentity(store)).id)
+    if (!queue)
+      throw new ValidationError(
+        'queue',
+        null,
+        'a queue name',
+        'No queue to enqueue to: call .to(queue) (or .worker(producer)) before .execute()',
+      )
+    const producer =
+      this.#producer ?? new Producer<T>(store, queue, (await processIdentity(store)).id)
     const msgs = await producer.enqueueMany(this.#payloads, this.#options)
     return msgs.map((m) => m.id)
   }
@@ -130,7 +149,13 @@ export class DequeueBuilder<T = unknown> {
 
   async #resolveConsumer(store: Store): Promise<Consumer<T>> {
     if (this.#consumer) return this.#consumer as Consumer<T>
-    if (!this.#queue) throw new ValidationError('queue', null, 'a queue name', 'No queue to dequeue from: call .from(queue) (or .worker(consumer)) first')
+    if (!this.#queue)
+      throw new ValidationError(
+        'queue',
+        null,
+        'a queue name',
+        'No queue to dequeue from: call .from(queue) (or .worker(consumer)) first',
+      )
     return new Consumer<T>(store, this.#queue, (await processIdentity(store)).id)
   }
 
@@ -152,21 +177,32 @@ export class DequeueBuilder<T = unknown> {
    * letter) and is re-thrown. Resolves to the messages handled.
    */
   async execute(store: Store): Promise<QueueMessage<T>[]> {
-    if (!this.#handler && !this.#batchHandler) throw new ValidationError('handler', null, 'a handler', 'No handler: call .handle(fn) or .handleBatch(fn) before .execute()')
+    if (!this.#handler && !this.#batchHandler)
+      throw new ValidationError(
+        'handler',
+        null,
+        'a handler',
+        'No handler: call .handle(fn) or .handleBatch(fn) before .execute()',
+      )
     if (this.#handler && this.#batch !== 1) {
-      throw new ValidationError('batch', this.#batch, '1 for .handle()', `single-message handlers require batch size = 1, got ${this.#batch}: use .handleBatch()`)
+      throw new ValidationError(
+        'batch',
+        this.#batch,
+        '1 for .handle()',
+        `single-message handlers require batch size = 1, got ${this.#batch}: use .handleBatch()`,
+      )
     }
     const c = await this.#resolveConsumer(store)
     const msgs = await c.dequeue({ batchSize: this.#batch, leaseMs: this.#leaseMs })
     if (msgs.length === 0) return msgs
+    let result: unknown
     try {
-      if (this.#handler) await this.#handler(msgs[0]!)
-      else await this.#batchHandler!(msgs)
+      result = this.#handler ? await this.#handler(msgs[0]!) : await this.#batchHandler!(msgs)
     } catch (e) {
       for (const m of msgs) await c.fail(m, e)
       throw e
     }
-    await c.archiveMany(msgs)
+    if (result !== SETTLED) await c.archiveMany(msgs)
     return msgs
   }
 
@@ -176,7 +212,13 @@ export class DequeueBuilder<T = unknown> {
     let handler: Handler<T>
     if (this.#handler) handler = (m) => this.#handler!(m)
     else if (this.#batchHandler) handler = (m) => this.#batchHandler!([m])
-    else throw new ValidationError('handler', null, 'a handler', 'No handler: call .handle(fn) before .poll()')
+    else
+      throw new ValidationError(
+        'handler',
+        null,
+        'a handler',
+        'No handler: call .handle(fn) before .poll()',
+      )
     const w = new Worker<T>(store, c.queue, handler, {
       batchSize: this.#batch,
       leaseMs: this.#leaseMs,
@@ -199,7 +241,10 @@ export function dequeue(): DequeueBuilder {
 }
 
 /** A named producer: `producer('api-1', 'tasks').create(store)` registers worker `api-1`. */
-export function producer<T = unknown>(name: string, queue: string): { create(store: Store): Promise<Producer<T>> } {
+export function producer<T = unknown>(
+  name: string,
+  queue: string,
+): { create(store: Store): Promise<Producer<T>> } {
   validateName('worker', name)
   validateName('queue', queue)
   return {
@@ -221,7 +266,10 @@ export function consumer<T = unknown>(
   maybeQueue?: string,
 ): { create(store: Store): Promise<Consumer<T>> } {
   const queue = typeof portOrQueue === 'number' ? maybeQueue : portOrQueue
-  const fullName = typeof portOrQueue === 'number' ? `${name}:${validateInt('port', portOrQueue, 0, 65_535)}` : name
+  const fullName =
+    typeof portOrQueue === 'number'
+      ? `${name}:${validateInt('port', portOrQueue, 0, 65_535)}`
+      : name
   validateName('worker', fullName)
   validateName('queue', queue)
   return {

@@ -39,7 +39,12 @@ export class Consumer<T = unknown> {
   readonly workerId: number | null
   readonly backoff: BackoffStrategy
 
-  constructor(store: Store, queue: string, workerId: number | null = null, backoff: BackoffStrategy = DEFAULT_BACKOFF) {
+  constructor(
+    store: Store,
+    queue: string,
+    workerId: number | null = null,
+    backoff: BackoffStrategy = DEFAULT_BACKOFF,
+  ) {
     this.store = store
     this.queue = queue
     this.workerId = workerId
@@ -101,13 +106,21 @@ export class Consumer<T = unknown> {
     return outcome === 'lost' ? false : outcome
   }
 
-  #fail(msg: QueueMessage<unknown>, error: unknown, options: { backoff?: BackoffStrategy; delayMs?: number }) {
-    if (typeof msg !== 'object' || msg === null) throw new ValidationError('msg', msg, 'a dequeued QueueMessage')
+  #fail(
+    msg: QueueMessage<unknown>,
+    error: unknown,
+    options: { backoff?: BackoffStrategy; delayMs?: number },
+  ) {
+    if (typeof msg !== 'object' || msg === null)
+      throw new ValidationError('msg', msg, 'a dequeued QueueMessage')
     const attempts = validateInt('msg.attempts', msg.attempts, 0)
     const delay =
       options.delayMs !== undefined
         ? validateInt('delayMs', options.delayMs, 0)
-        : backoffDelay(options.backoff ? checkBackoff(options.backoff) : this.backoff, Math.max(0, attempts - 1))
+        : backoffDelay(
+            options.backoff ? checkBackoff(options.backoff) : this.backoff,
+            Math.max(0, attempts - 1),
+          )
     return this.store.messages.fail(msg, describeError(error), delay)
   }
 
@@ -132,7 +145,11 @@ export class Consumer<T = unknown> {
   }
 
   /** {@link fail}, throwing `LeaseLostError` when the lease is stale. */
-  async failOrThrow(msg: QueueMessage<unknown>, error: unknown, options: { backoff?: BackoffStrategy; delayMs?: number } = {}): Promise<'retried' | 'dead'> {
+  async failOrThrow(
+    msg: QueueMessage<unknown>,
+    error: unknown,
+    options: { backoff?: BackoffStrategy; delayMs?: number } = {},
+  ): Promise<'retried' | 'dead'> {
     const outcome = await this.#fail(msg, error, options)
     if (outcome === 'lost') throw new LeaseLostError(msg.id, 'fail')
     return outcome

@@ -20,6 +20,10 @@ export function processIdentity(store: Store): Promise<WorkerRecord> {
 }
 
 /** Registers a named worker (a producer, consumer or worker loop) for `queue`. */
-export function registerNamed(store: Store, name: string, queue: string | null): Promise<WorkerRecord> {
+export function registerNamed(
+  store: Store,
+  name: string,
+  queue: string | null,
+): Promise<WorkerRecord> {
   return store.workers.register({ name, queue, hostname: hostname(), pid: process.pid })
 }

@@ -5,7 +5,15 @@ import { Producer } from './producer.js'
 
 export { Producer, type EnqueueOptions } from './producer.js'
 export { Consumer, type ConsumerDequeueOptions, describeError } from './consumer.js'
-export { Worker, worker, type Handler, type HandlerContext, type WorkerEvents, type WorkerState } from './worker.js'
+export {
+  SETTLED,
+  Worker,
+  worker,
+  type Handler,
+  type HandlerContext,
+  type WorkerEvents,
+  type WorkerState,
+} from './worker.js'
 export type { WorkerOptions, WorkerConfig } from './worker-config.js'
 export { enqueue, dequeue, producer, consumer, EnqueueBuilder, DequeueBuilder } from './builders.js'
 export { admin, type Admin, type SystemStats, type VerifyResult } from './admin.js'

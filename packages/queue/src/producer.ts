@@ -57,16 +57,29 @@ export class Producer<T = unknown> {
    * Enqueues a batch in one statement, validated as a whole: one invalid payload rejects the batch
    * (the error names its index) and nothing is inserted.
    */
-  async enqueueMany(payloads: readonly T[], options: EnqueueOptions = {}): Promise<QueueMessage<T>[]> {
-    if (!Array.isArray(payloads)) throw new ValidationError('payloads', payloads, 'an array of payloads')
+  async enqueueMany(
+    payloads: readonly T[],
+    options: EnqueueOptions = {},
+  ): Promise<QueueMessage<T>[]> {
+    if (!Array.isArray(payloads))
+      throw new ValidationError('payloads', payloads, 'an array of payloads')
     if (options.dedupeKey !== undefined && payloads.length > 1) {
-      throw new ValidationError('dedupeKey', options.dedupeKey, 'one key per message: enqueue deduplicated messages one at a time')
+      throw new ValidationError(
+        'dedupeKey',
+        options.dedupeKey,
+        'one key per message: enqueue deduplicated messages one at a time',
+      )
     }
     return this.#insert(payloads, options, true)
   }
 
-  async #insert(payloads: readonly T[], options: EnqueueOptions, batch: boolean): Promise<QueueMessage<T>[]> {
-    if (typeof options !== 'object' || options === null) throw new ValidationError('options', options, 'an object')
+  async #insert(
+    payloads: readonly T[],
+    options: EnqueueOptions,
+    batch: boolean,
+  ): Promise<QueueMessage<T>[]> {
+    if (typeof options !== 'object' || options === null)
+      throw new ValidationError('options', options, 'an object')
     const item = (payload: T): EnqueueItem => ({
       payload,
       delayMs: options.delayMs,
@@ -75,7 +88,8 @@ export class Producer<T = unknown> {
       dedupeKey: options.dedupeKey,
       maxAttempts: options.maxAttempts,
     })
-    const repos: StoreRepositories = options.tx === undefined ? this.store : this.store.withTransaction(options.tx)
+    const repos: StoreRepositories =
+      options.tx === undefined ? this.store : this.store.withTransaction(options.tx)
     const items = payloads.map(item)
     const out = (await repos.messages.enqueue(this.queue, batch ? items : items.slice(0, 1), {
       producerId: this.workerId,

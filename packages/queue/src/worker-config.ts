@@ -54,7 +54,10 @@ export interface WorkerConfig {
 
 function int(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(field, `Invalid worker option ${field}: ${String(v)}; use an integer from ${min} to ${max}`)
+    throw new ConfigError(
+      field,
+      `Invalid worker option ${field}: ${String(v)}; use an integer from ${min} to ${max}`,
+    )
   }
   return v
 }
@@ -63,11 +66,18 @@ const MAX_MS = 2_147_483_647
 
 /** Validates worker options once (`ConfigError` naming the field) and fills in defaults. */
 export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): WorkerConfig {
-  if (typeof o !== 'object' || o === null) throw new ConfigError('options', 'worker options must be an object')
+  if (typeof o !== 'object' || o === null)
+    throw new ConfigError('options', 'worker options must be an object')
   const concurrency = int('concurrency', o.concurrency ?? 1, 1, 10_000)
-  const heartbeatIntervalMs = int('heartbeatIntervalMs', o.heartbeatIntervalMs ?? store.heartbeatIntervalMs, 10, MAX_MS)
+  const heartbeatIntervalMs = int(
+    'heartbeatIntervalMs',
+    o.heartbeatIntervalMs ?? store.heartbeatIntervalMs,
+    10,
+    MAX_MS,
+  )
   if (o.name !== undefined) validateName('worker', o.name)
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ConfigError('signal', 'signal must be an AbortSignal')
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw new ConfigError('signal', 'signal must be an AbortSignal')
   return Object.freeze({
     name: o.name,
     concurrency,
@@ -75,7 +85,12 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     leaseMs: int('leaseMs', o.leaseMs ?? store.leaseMs, 100, MAX_MS),
     pollIntervalMs: int('pollIntervalMs', o.pollIntervalMs ?? store.pollIntervalMs, 1, MAX_MS),
     heartbeatIntervalMs,
-    staleAfterMs: int('staleAfterMs', o.staleAfterMs ?? Math.max(30_000, heartbeatIntervalMs * 6), 1, MAX_MS),
+    staleAfterMs: int(
+      'staleAfterMs',
+      o.staleAfterMs ?? Math.max(30_000, heartbeatIntervalMs * 6),
+      1,
+      MAX_MS,
+    ),
     backoff: o.backoff === undefined ? DEFAULT_BACKOFF : checkBackoff(o.backoff),
     errorBackoffMs: int('errorBackoffMs', o.errorBackoffMs ?? 100, 1, MAX_MS),
     maxErrorBackoffMs: int('maxErrorBackoffMs', o.maxErrorBackoffMs ?? 30_000, 1, MAX_MS),

@@ -26,6 +26,12 @@ export interface HandlerContext {
   readonly worker: Worker<any>
 }
 
+/**
+ * Return this from a handler that settled its message itself (released it with a delay, archived
+ * it in its own transaction, …): the worker then leaves the message alone.
+ */
+export const SETTLED: unique symbol = Symbol.for('pgqrs.settled')
+
 /** A message handler: resolve to archive the message, throw to fail it (retry or dead letter). */
 export type Handler<T> = (msg: QueueMessage<T>, ctx: HandlerContext) => unknown
 
@@ -113,7 +119,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   /** Registers the worker, subscribes to wake-ups and starts the loop; resolves once it is polling. */
   async start(): Promise<this> {
-    if (this.#state !== 'idle') throw new Error(`worker is ${this.#state}: start() can be called once`)
+    if (this.#state !== 'idle')
+      throw new Error(`worker is ${this.#state}: start() can be called once`)
     this.#state = 'running'
     try {
       await this.store.queue(this.queue)
@@ -137,7 +144,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   async #anonymous(): Promise<WorkerRecord> {
     const name = `worker:${this.queue}:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() => processIdentity(this.store))
+    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() =>
+      processIdentity(this.store),
+    )
   }
 
   async #listen(): Promise<void> {
@@ -145,7 +154,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     try {
       this.#subscription = await this.store.listen([this.queue], () => this.nudge())
     } catch (e) {
-      this.#log.warn('LISTEN failed: this worker polls every pollIntervalMs instead', { error: toError(e).message })
+      this.#log.warn('LISTEN failed: this worker polls every pollIntervalMs instead', {
+        error: toError(e).message,
+      })
     }
   }
 
@@ -183,12 +194,20 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       let batch: QueueMessage<T>[]
       try {
-        batch = await this.#consumer!.dequeue({ batchSize: Math.min(this.config.batchSize, free), leaseMs: this.config.leaseMs })
+        batch = await this.#consumer!.dequeue({
+          batchSize: Math.min(this.config.batchSize, free),
+          leaseMs: this.config.leaseMs,
+        })
         errors = 0
       } catch (e) {
         errors++
         this.#emitError(e)
-        await this.#idle(Math.min(this.config.errorBackoffMs * 2 ** Math.min(errors - 1, 16), this.config.maxErrorBackoffMs))
+        await this.#idle(
+          Math.min(
+            this.config.errorBackoffMs * 2 ** Math.min(errors - 1, 16),
+            this.config.maxErrorBackoffMs,
+          ),
+        )
         continue
       }
       if (this.#state !== 'running') {
@@ -246,14 +265,19 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.emit('message:start', msg)
       let failure: unknown = null
       let ok = false
+      let settled = false
       try {
-        await this.#handler(msg, ctx)
+        settled = (await this.#handler(msg, ctx)) === SETTLED
         ok = true
       } catch (e) {
         failure = e
       }
       clearInterval(renew)
       if (entry.abandoned || lost) return // released by stop(), or taken over: the new holder settles it
+      if (ok && settled) {
+        this.emit('message:done', msg)
+        return
+      }
       if (ok) {
         if (await consumer.archive(msg)) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
@@ -343,7 +367,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         .then((r) => {
           this.#record = r
         })
-        .catch((e) => this.#log.warn('could not mark the worker stopped', { error: toError(e).message }))
+        .catch((e) =>
+          this.#log.warn('could not mark the worker stopped', { error: toError(e).message }),
+        )
     }
     this.#state = 'stopped'
     this.emit('stopped')
@@ -359,6 +385,11 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
  * await worker.start()
  * ```
  */
-export function worker<T = unknown>(store: Store, queue: string, handler: Handler<T>, options?: WorkerOptions): Worker<T> {
+export function worker<T = unknown>(
+  store: Store,
+  queue: string,
+  handler: Handler<T>,
+  options?: WorkerOptions,
+): Worker<T> {
   return new Worker<T>(store, queue, handler, options)
 }

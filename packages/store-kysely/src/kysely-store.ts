@@ -146,8 +146,13 @@ export class KyselyStore implements Store {
 
   /** Repositories bound to the caller's open transaction (a Kysely transaction or a StoreTransaction). */
   withTransaction(tx: unknown): StoreRepositories {
-    if (typeof tx === 'object' && tx !== null && 'messages' in tx && 'runs' in tx) return tx as StoreTransaction
-    return repositories(new TxExec(this.#exec, this.adaptTransaction(tx)), this.config, this.#channel)
+    if (typeof tx === 'object' && tx !== null && 'messages' in tx && 'runs' in tx)
+      return tx as StoreTransaction
+    return repositories(
+      new TxExec(this.#exec, this.adaptTransaction(tx)),
+      this.config,
+      this.#channel,
+    )
   }
 
   /**
@@ -155,10 +160,19 @@ export class KyselyStore implements Store {
    * Kysely `Transaction`; driver stores override this to accept their own client type too.
    */
   protected adaptTransaction(tx: unknown): Kysely<any> {
-    if (typeof tx === 'object' && tx !== null && typeof (tx as Kysely<any>).executeQuery === 'function' && (tx as { isTransaction?: boolean }).isTransaction) {
+    if (
+      typeof tx === 'object' &&
+      tx !== null &&
+      typeof (tx as Kysely<any>).executeQuery === 'function' &&
+      (tx as { isTransaction?: boolean }).isTransaction
+    ) {
       return tx as Kysely<any>
     }
-    throw new ValidationError('tx', tx, 'a Kysely Transaction (from db.transaction()) or a StoreTransaction')
+    throw new ValidationError(
+      'tx',
+      tx,
+      'a Kysely Transaction (from db.transaction()) or a StoreTransaction',
+    )
   }
 
   /** Get-or-create a queue (idempotent, safe under concurrency). */

@@ -51,9 +51,8 @@ function codeOf(error: unknown): string {
   const code = typeof e?.code === 'string' ? e.code : ''
   const inner = typeof e?.cause?.code === 'string' ? e.cause.code : ''
   if (code.startsWith('SQLITE_') && inner.startsWith(code)) return inner
-  if (code.startsWith('SQLITE_') && typeof e?.rawCode === 'number' && SQLITE_RAW_CODES[e.rawCode]) {
-    return SQLITE_RAW_CODES[e.rawCode]!
-  }
+  const raw = typeof e?.rawCode === 'number' ? SQLITE_RAW_CODES[e.rawCode] : undefined
+  if (code.startsWith('SQLITE_') && raw?.startsWith(code)) return raw
   return code
 }
 

@@ -109,7 +109,8 @@ export class PostgresStore extends KyselyStore {
       const pool = {
         // The caller owns the client: never release it, never end it.
         connect: async () => ({
-          query: (...args: unknown[]) => (borrowed as unknown as { query: (...a: unknown[]) => unknown }).query(...args),
+          query: (...args: unknown[]) =>
+            (borrowed as unknown as { query: (...a: unknown[]) => unknown }).query(...args),
           release: () => {},
         }),
         end: async () => {},

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { Store } from '@pgqrs/core'
 import type { StoreHarness } from '@pgqrs/store-conformance'
 import { inject } from 'vitest'
 import { PostgresStore } from '../src/index.js'

@@ -89,7 +89,11 @@ export class TursoStore extends KyselyStore {
     try {
       await this.#ready
     } catch (cause) {
-      throw new ConnectionError('turso', `Cannot set up libSQL database: ${(cause as Error).message}`, { cause })
+      throw new ConnectionError(
+        'turso',
+        `Cannot set up libSQL database: ${(cause as Error).message}`,
+        { cause },
+      )
     }
   }
 
@@ -113,8 +117,10 @@ class Connection {
     this.#authToken = authToken
     this.current = client ?? this.#open()
     this.facade = {
-      execute: ((...a: Parameters<Client['execute']>) => this.current.execute(...a)) as Client['execute'],
-      transaction: ((...a: Parameters<Client['transaction']>) => this.current.transaction(...a)) as Client['transaction'],
+      execute: ((...a: Parameters<Client['execute']>) =>
+        this.current.execute(...a)) as Client['execute'],
+      transaction: ((...a: Parameters<Client['transaction']>) =>
+        this.current.transaction(...a)) as Client['transaction'],
       batch: ((...a: Parameters<Client['batch']>) => this.current.batch(...a)) as Client['batch'],
       executeMultiple: (sqlText: string) => this.current.executeMultiple(sqlText),
       close: () => {},
@@ -124,9 +130,17 @@ class Connection {
   #open(): Client {
     try {
       // One connection: pragmas are per connection, and the store's mutex serialises every call.
-      return createClient({ url: this.#url, authToken: this.#authToken, concurrency: 1 } as Parameters<typeof createClient>[0])
+      return createClient({
+        url: this.#url,
+        authToken: this.#authToken,
+        concurrency: 1,
+      } as Parameters<typeof createClient>[0])
     } catch (cause) {
-      throw new ConnectionError('turso', `Cannot open libSQL database ${JSON.stringify(this.#url)}: ${(cause as Error).message}`, { cause })
+      throw new ConnectionError(
+        'turso',
+        `Cannot open libSQL database ${JSON.stringify(this.#url)}: ${(cause as Error).message}`,
+        { cause },
+      )
     }
   }
 
@@ -144,7 +158,9 @@ class Connection {
   async setup(): Promise<void> {
     if (!this.#url.startsWith('file:') && this.owned) return
     if (!this.owned) return
-    await this.current.executeMultiple('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON;')
+    await this.current.executeMultiple(
+      'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON;',
+    )
   }
 
   close(): void {

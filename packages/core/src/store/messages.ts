@@ -74,6 +74,11 @@ export interface MessageRepository {
    * lease was not current.
    */
   fail(ref: LeaseRef, error: string, retryDelayMs: number): Promise<FailOutcome>
+  /**
+   * Makes an active message that nobody leases visible `delayMs` from now (an operator's "run it
+   * now"); false when it is leased, settled or unknown.
+   */
+  reschedule(id: number, delayMs: number): Promise<boolean>
   /** A message by id, active, archived or dead; null when unknown. */
   get(id: number): Promise<QueueMessage | null>
   /** Messages of a queue in one state (default active), oldest first; default limit 100. */

@@ -212,6 +212,17 @@ export class KyselyMessageRepository implements MessageRepository {
     })
   }
 
+  async reschedule(id: number, delayMs: number): Promise<boolean> {
+    validateInt('id', id, 1)
+    validateInt('delayMs', delayMs, 0)
+    const { d } = this.#x
+    return this.#x.write1('messages.reschedule', async (db) => {
+      const r = await sql`update ${d.t('pgqrs_messages')} set visible_at = ${d.nowPlus(delayMs)}
+        where id = ${id} and (lease is null or visible_at <= ${d.now()})`.execute(db)
+      return Number(r.numAffectedRows ?? 0n) > 0
+    })
+  }
+
   async get(id: number): Promise<QueueMessage | null> {
     validateInt('id', id, 1)
     const { d } = this.#x

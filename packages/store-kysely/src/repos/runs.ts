@@ -207,6 +207,10 @@ export class KyselyRunRepository implements RunRepository {
         db,
       )
       if (r.rows[0]) {
+        // result() waiters LISTEN for this; delivered at commit, folded with duplicates.
+        if (this.#channel && TERMINAL_RUN_STATUSES.includes(to)) {
+          await sql`select pg_notify(${this.#channel}, ${`run:${id}`})`.execute(db)
+        }
         const run = await this.#select(sql`r.id = ${id}`).execute(db)
         return toRun(run.rows[0]!)
       }

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest'
+import type { StoreHarness } from './harness.js'
+import {
+  CLOCK_SLACK_MS,
+  dequeueOne,
+  enqueuePayloads,
+  expectTimeNear,
+  freshQueue,
+  sleep,
+  takeOver,
+  useStore,
+} from './util.js'
+
+const UNKNOWN_ID = 2_000_000_000
+
+/**
+ * Registers the archive and delete tests: settling a message with its current lease, positional
+ * results, and fencing of stale, unknown and unleased references.
+ */
+export function archiveDeleteTests(harness: StoreHarness): void {
+  describe('archive and delete', () => {
+    const fx = useStore(harness)
+
+    it('archive with the current lease returns [true]; the message keeps its row with archivedAt', async () => {
+      const queue = await freshQueue(fx.store, 'arch')
+      const [enqueued] = await enqueuePayloads(fx.store, queue, [{ keep: 'me' }])
+      const m = await dequeueOne(fx.store, queue)
+      const before = Date.now()
+      expect(await fx.store.messages.archive([m])).toEqual([true])
+      const stored = await fx.store.messages.get(m.id)
+      expect(stored?.id).toBe(enqueued!.id)
+      expect(stored?.payload).toEqual({ keep: 'me' })
+      expectTimeNear(stored?.archivedAt, before, CLOCK_SLACK_MS)
+      expect(stored?.deadAt).toBeNull()
+      expect((await fx.store.messages.list(queue)).map((x) => x.id)).toEqual([])
+      expect((await fx.store.messages.list(queue, { state: 'archived' })).map((x) => x.id)).toEqual(
+        [m.id],
+      )
+    })
+
+    it('a second archive of the same delivery returns [false]', async () => {
+      const queue = await freshQueue(fx.store, 'arch-twice')
+      await enqueuePayloads(fx.store, queue, [1])
+      const m = await dequeueOne(fx.store, queue)
+      expect(await fx.store.messages.archive([m])).toEqual([true])
+      const archivedAt = (await fx.store.messages.get(m.id))?.archivedAt
+      expect(await fx.store.messages.archive([m])).toEqual([false])
+      expect((await fx.store.messages.get(m.id))?.archivedAt?.getTime()).toBe(archivedAt?.getTime())
+      expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 1, leased: 0 })
+    })
+
+    it('an archived message is never delivered again', async () => {
+      const queue = await freshQueue(fx.store, 'arch-gone')
+      await enqueuePayloads(fx.store, queue, [1])
+      const m = await dequeueOne(fx.store, queue, 200)
+      await fx.store.messages.archive([m])
+      await sleep(300)
+      expect(await fx.store.messages.dequeue(queue, { batchSize: 10, leaseMs: 1_000 })).toEqual([])
+    })
+
+    it('archive returns positional booleans for mixed references', async () => {
+      const queue = await freshQueue(fx.store, 'arch-mixed')
+      await enqueuePayloads(fx.store, queue, [1, 2, 3])
+      const [m1, m2, m3] = await fx.store.messages.dequeue(queue, { batchSize: 3, leaseMs: 30_000 })
+      const result = await fx.store.messages.archive([
+        m1!,
+        { id: m2!.id, lease: 'not-the-token' },
+        { id: UNKNOWN_ID, lease: 'x' },
+        m3!,
+      ])
+      expect(result).toEqual([true, false, false, true])
+      expect(await fx.store.messages.get(m2!.id)).toMatchObject({
+        archivedAt: null,
+        lease: m2!.lease,
+      })
+    })
+
+    it('archive([]) and delete([]) return []', async () => {
+      expect(await fx.store.messages.archive([])).toEqual([])
+      expect(await fx.store.messages.delete([])).toEqual([])
+    })
+
+    it('a stale holder cannot archive; the new holder still can', async () => {
+      const queue = await freshQueue(fx.store, 'arch-stale')
+      const { stale, current } = await takeOver(fx.store, queue)
+      expect(await fx.store.messages.archive([stale])).toEqual([false])
+      const stored = await fx.store.messages.get(current.id)
+      expect(stored).toMatchObject({ archivedAt: null, lease: current.lease, attempts: 2 })
+      expect(stored?.visibleAt.getTime()).toBe(current.visibleAt.getTime())
+      expect(await fx.store.messages.archive([current])).toEqual([true])
+    })
+
+    it('a stale holder cannot delete; the message stays leased by the new holder', async () => {
+      const queue = await freshQueue(fx.store, 'del-stale')
+      const { stale, current } = await takeOver(fx.store, queue)
+      expect(await fx.store.messages.delete([stale])).toEqual([false])
+      expect(await fx.store.messages.get(current.id)).toMatchObject({
+        lease: current.lease,
+        attempts: 2,
+      })
+      expect(await fx.store.queues.metrics(queue)).toMatchObject({ leased: 1 })
+    })
+
+    it('delete with the current lease removes the message for good', async () => {
+      const queue = await freshQueue(fx.store, 'del')
+      await enqueuePayloads(fx.store, queue, [1])
+      const m = await dequeueOne(fx.store, queue)
+      expect(await fx.store.messages.delete([m])).toEqual([true])
+      expect(await fx.store.messages.get(m.id)).toBeNull()
+      expect(await fx.store.messages.delete([m])).toEqual([false])
+      expect(await fx.store.queues.metrics(queue)).toMatchObject({
+        pending: 0,
+        leased: 0,
+        archived: 0,
+        dead: 0,
+      })
+    })
+
+    it('delete returns positional booleans for mixed references', async () => {
+      const queue = await freshQueue(fx.store, 'del-mixed')
+      await enqueuePayloads(fx.store, queue, [1, 2])
+      const [m1, m2] = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
+      expect(
+        await fx.store.messages.delete([
+          { id: UNKNOWN_ID, lease: 'x' },
+          m1!,
+          { id: m2!.id, lease: 'bad' },
+        ]),
+      ).toEqual([false, true, false])
+      expect(await fx.store.messages.get(m1!.id)).toBeNull()
+      expect(await fx.store.messages.get(m2!.id)).not.toBeNull()
+    })
+
+    it('archive and delete of an unknown id or a null lease return false and change nothing', async () => {
+      const queue = await freshQueue(fx.store, 'arch-null')
+      const [pending] = await enqueuePayloads(fx.store, queue, [1])
+      expect(await fx.store.messages.archive([{ id: UNKNOWN_ID, lease: 'x' }])).toEqual([false])
+      expect(await fx.store.messages.delete([{ id: UNKNOWN_ID, lease: 'x' }])).toEqual([false])
+      expect(await fx.store.messages.archive([{ id: pending!.id, lease: null }])).toEqual([false])
+      expect(await fx.store.messages.delete([{ id: pending!.id, lease: null }])).toEqual([false])
+      expect(await fx.store.messages.get(pending!.id)).toMatchObject({
+        archivedAt: null,
+        attempts: 0,
+      })
+      const leased = await dequeueOne(fx.store, queue)
+      expect(await fx.store.messages.archive([{ id: leased.id, lease: null }])).toEqual([false])
+      expect(await fx.store.messages.get(leased.id)).toMatchObject({
+        archivedAt: null,
+        lease: leased.lease,
+      })
+    })
+  })
+}

@@ -1,0 +1,45 @@
+import { describe } from 'vitest'
+import { archiveDeleteTests } from './archive-delete.js'
+import { deadLetterTests } from './dead-letter.js'
+import { dequeueLeaseTests } from './dequeue-lease.js'
+import { enqueueTests } from './enqueue.js'
+import { errorTests } from './errors.js'
+import type { StoreHarness } from './harness.js'
+import { migrateTests } from './migrate.js'
+import { multiProcessTests } from './multi-process.js'
+import { queueTests } from './queues.js'
+import { runTests } from './runs.js'
+import { stepTests } from './steps.js'
+import { workerTests } from './workers-heartbeat.js'
+
+/**
+ * Registers the whole conformance suite for one backend under
+ * `describe(`${harness.name}: store conformance`)`. Each area gets its own store from
+ * `harness.create()` (destroyed after it), and every test uses its own queue names, so the areas
+ * need no truncation. Multi-process tests run only when `harness.capabilities.concurrency` is
+ * `'multi-process'`.
+ *
+ * @example
+ * ```ts
+ * // packages/store-sqlite/test/conformance.test.ts
+ * import { describeStoreConformance } from '@pgqrs/store-conformance'
+ * import { sqliteHarness } from './harness.js'
+ *
+ * describeStoreConformance(sqliteHarness)
+ * ```
+ */
+export function describeStoreConformance(harness: StoreHarness): void {
+  describe(`${harness.name}: store conformance`, { timeout: 20_000 }, () => {
+    queueTests(harness)
+    enqueueTests(harness)
+    dequeueLeaseTests(harness)
+    archiveDeleteTests(harness)
+    deadLetterTests(harness)
+    workerTests(harness)
+    runTests(harness)
+    stepTests(harness)
+    migrateTests(harness)
+    errorTests(harness)
+    multiProcessTests(harness)
+  })
+}

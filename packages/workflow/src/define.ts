@@ -1,0 +1,99 @@
+import { ConfigError, type Store, ValidationError, validateName } from '@pgqrs/core'
+import { RunHandle } from './handle.js'
+import { resolveRetry, type StepRetryPolicy } from './retry.js'
+import type { Run } from './run.js'
+
+/** Something that checks an input: a function, or an object with `parse` (zod, valibot, …). */
+export type InputSchema<I> = ((input: unknown) => I) | { parse(input: unknown): I }
+
+/** Options of {@link defineWorkflow}. */
+export interface WorkflowDefinitionOptions<I, O> {
+  /** Workflow name; also the name of its queue. */
+  readonly name: string
+  /** Default retry policy of its steps. */
+  readonly retry?: Partial<StepRetryPolicy>
+  /** Checked on `start()`; a failure is a `ValidationError` and nothing is stored. */
+  readonly input?: InputSchema<I>
+  /** The workflow body: deterministic code around `ctx.step` and `ctx.sleep`. */
+  run(ctx: Run, input: I): Promise<O> | O
+}
+
+/** Options of {@link WorkflowDefinition.start}. */
+export interface StartOptions {
+  /** A second start with the same key returns the first run. */
+  readonly idempotencyKey?: string
+  readonly delayMs?: number
+  readonly priority?: number
+}
+
+/** A defined workflow. */
+export interface WorkflowDefinition<I = unknown, O = unknown> {
+  readonly name: string
+  readonly retry: StepRetryPolicy
+  /** Creates the workflow (and its queue) if missing. */
+  ensure(store: Store): Promise<void>
+  /** Starts a run: the trigger message and the run record (QUEUED) are written in one transaction. */
+  start(store: Store, input: I, options?: StartOptions): Promise<RunHandle<O>>
+  /** A handle on an existing run. */
+  handle(store: Store, runId: number, messageId: number): RunHandle<O>
+  /** @internal */
+  readonly body: (ctx: Run, input: I) => Promise<O> | O
+}
+
+function checkInput<I>(schema: InputSchema<I> | undefined, input: unknown, name: string): I {
+  if (!schema) return input as I
+  try {
+    return typeof schema === 'function' ? schema(input) : schema.parse(input)
+  } catch (e) {
+    throw new ValidationError(
+      'input',
+      input,
+      `input accepted by the schema of workflow "${name}"`,
+      `Invalid input for workflow "${name}": ${(e as Error).message}`,
+    )
+  }
+}
+
+/**
+ * Defines a durable workflow.
+ *
+ * @example
+ * ```ts
+ * const archiveFiles = defineWorkflow({
+ *   name: 'archive_files',
+ *   async run(ctx, input: { path: string }) {
+ *     const files = await ctx.step('list_files', () => listFiles(input.path))
+ *     await ctx.sleep('cool_down', 60_000)
+ *     return ctx.step('create_archive', () => zip(files))
+ *   },
+ * })
+ * const handle = await archiveFiles.start(store, { path: '/tmp/report.csv' })
+ * ```
+ */
+export function defineWorkflow<I = unknown, O = unknown>(
+  options: WorkflowDefinitionOptions<I, O>,
+): WorkflowDefinition<I, O> {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('options', 'defineWorkflow needs { name, run }')
+  const name = validateName('workflow', options.name)
+  if (typeof options.run !== 'function')
+    throw new ConfigError('run', `workflow "${name}" needs a run(ctx, input) function`)
+  const retry = resolveRetry(options.retry)
+  return Object.freeze({
+    name,
+    retry,
+    body: options.run,
+    async ensure(store: Store) {
+      await store.workflows.ensure(name)
+    },
+    async start(store: Store, input: I, startOptions: StartOptions = {}) {
+      const checked = checkInput(options.input, input, name)
+      await store.workflows.ensure(name)
+      const { run, message } = await store.runs.start(name, checked, startOptions)
+      return new RunHandle<O>(store, run.id, message.id)
+    },
+    handle(store: Store, runId: number, messageId: number) {
+      return new RunHandle<O>(store, runId, messageId)
+    },
+  })
+}

@@ -1,0 +1,24 @@
+export {
+  TransientStepError,
+  NonRetryableError,
+  PausedError,
+  pauseError,
+  CancelledError,
+  WorkflowFailedError,
+  serialiseError,
+  type StoredError,
+} from './errors.js'
+export { type StepRetryPolicy, DEFAULT_STEP_RETRY, resolveRetry, retryDelay } from './retry.js'
+export { Run, workflowStep, type StepOptions, type StepAcquisition, type StepGuard } from './run.js'
+export { executeDelivery, type WorkflowBody } from './delivery.js'
+export { RunHandle } from './handle.js'
+export {
+  defineWorkflow,
+  type WorkflowDefinition,
+  type WorkflowDefinitionOptions,
+  type StartOptions,
+  type InputSchema,
+} from './define.js'
+export { workflowWorker, type WorkflowWorker } from './worker.js'
+export { workflow, run, workflowHandler, WorkflowBuilder } from './builders.js'
+export { BackoffStrategy } from '@pgqrs/core'

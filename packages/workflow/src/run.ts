@@ -1,0 +1,330 @@
+import {
+  LeaseLostError,
+  type QueueMessage,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type Store,
+  TERMINAL_RUN_STATUSES,
+  validateInt,
+  validateName,
+} from '@pgqrs/core'
+import {
+  CancelledError,
+  NonRetryableError,
+  PausedError,
+  Suspend,
+  serialiseError,
+  TransientStepError,
+} from './errors.js'
+import { resolveRetry, retryDelay, type StepRetryPolicy } from './retry.js'
+
+/** Options of {@link Run.step}. */
+export interface StepOptions {
+  /** Run `fn` in a transaction (`fn(tx)` gets the Kysely transaction); the step's completion commits with your writes. */
+  readonly transactional?: boolean
+  /** Retry policy of this step (default: the workflow's). */
+  readonly retry?: Partial<StepRetryPolicy>
+}
+
+/** What {@link Run.acquireStep} returns: run the step (`EXECUTE`) or use its stored `output` (`SKIP`). */
+export interface StepAcquisition<T = unknown> {
+  readonly status: 'EXECUTE' | 'SKIP'
+  readonly output: T | undefined
+  readonly guard: StepGuard<T>
+}
+
+/** Records the outcome of an acquired step. */
+export interface StepGuard<T = unknown> {
+  /** Stores the step's output (SUCCESS). */
+  success(output: T): Promise<void>
+  /** Records a failure: retried later under the policy when transient, otherwise final. */
+  fail(error: unknown): Promise<void>
+}
+
+const now = () => Date.now()
+
+/**
+ * One delivery of a workflow run: the handle your workflow code gets as `ctx` (or `run`). Every
+ * write is fenced by the lease of the run's message, so a worker that lost its lease can neither
+ * record a step nor complete the run.
+ */
+export class Run {
+  readonly store: Store
+  readonly message: QueueMessage
+  /** The lease token of the message this delivery holds (null for operator use). */
+  readonly lease: string | null
+  #record: RunRecord
+  readonly #policy: StepRetryPolicy
+  readonly #occurrences = new Map<string, number>()
+  /** This delivery began after a sleep or pause ended: the first unfinished wait is over. */
+  #resumed: boolean
+
+  /** @internal use {@link Run.open} or `run().message(m).store(s).execute()` */
+  constructor(
+    store: Store,
+    message: QueueMessage,
+    record: RunRecord,
+    policy?: Partial<StepRetryPolicy>,
+  ) {
+    this.store = store
+    this.message = message
+    this.lease = message.lease
+    this.#record = record
+    this.#policy = resolveRetry(policy)
+    this.#resumed = record.status === 'SLEEPING' || record.status === 'PAUSED'
+  }
+
+  /** Gets or creates the run of a delivered workflow message. */
+  static async open(
+    store: Store,
+    message: QueueMessage,
+    policy?: Partial<StepRetryPolicy>,
+  ): Promise<Run> {
+    return new Run(store, message, await store.runs.getOrCreateForMessage(message), policy)
+  }
+
+  /** The run id. */
+  get id(): number {
+    return this.#record.id
+  }
+
+  /** The run as last read or written by this delivery. */
+  get record(): RunRecord {
+    return this.#record
+  }
+
+  /** The workflow input (the message payload's `input`). */
+  get input(): unknown {
+    return this.#record.input
+  }
+
+  /** Re-reads the run. */
+  async refresh(): Promise<RunRecord> {
+    const r = await this.store.runs.get(this.id)
+    if (r) this.#record = r
+    return this.#record
+  }
+
+  /** Moves the run to RUNNING (QUEUED, PAUSED, SLEEPING or RUNNING before). */
+  async start(): Promise<RunRecord> {
+    this.#record = await this.store.runs.transition(this.id, { to: 'RUNNING', lease: this.lease })
+    return this.#record
+  }
+
+  async #ensureRunning(): Promise<void> {
+    if (this.#record.status !== 'RUNNING') await this.start()
+  }
+
+  /** Completes the run with `output` (SUCCESS). */
+  async complete(output?: unknown): Promise<RunRecord> {
+    await this.#ensureRunning()
+    this.#record = await this.store.runs.transition(this.id, {
+      to: 'SUCCESS',
+      output,
+      lease: this.lease,
+    })
+    return this.#record
+  }
+
+  /** Fails the run (ERROR) with the serialised `error`. */
+  async fail(error: unknown): Promise<RunRecord> {
+    await this.#ensureRunning()
+    this.#record = await this.store.runs.transition(this.id, {
+      to: 'ERROR',
+      error: serialiseError(error),
+      lease: this.lease,
+    })
+    return this.#record
+  }
+
+  /** Throws `CancelledError` (after finalising CANCELLED) when the run is being cancelled. */
+  async checkCancelled(): Promise<void> {
+    const r = await this.refresh()
+    if (r.status === 'CANCELLING') {
+      this.#record = await this.store.runs.transition(this.id, {
+        to: 'CANCELLED',
+        lease: this.lease,
+      })
+      throw new CancelledError(this.id)
+    }
+    if (r.status === 'CANCELLED') throw new CancelledError(this.id)
+  }
+
+  /** The key of the next use of `name` in this delivery: `name`, then `name#2`, `name#3`, … */
+  #key(name: string): string {
+    validateName('step', name)
+    const n = (this.#occurrences.get(name) ?? 0) + 1
+    this.#occurrences.set(name, n)
+    return n === 1 ? name : `${name}#${n}`
+  }
+
+  /**
+   * Low-level (the seeds' API): acquires step `key` as stored. `SKIP` returns the stored output of a
+   * completed step; `EXECUTE` means run it and report through the guard.
+   */
+  async acquireStep<T = unknown>(
+    key: string,
+    options: { retry?: Partial<StepRetryPolicy> } = {},
+  ): Promise<StepAcquisition<T>> {
+    validateName('step', key)
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    const policy = resolveRetry(options.retry, this.#policy)
+    const guard: StepGuard<T> = {
+      success: async (output) => {
+        if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
+          throw new LeaseLostError(this.message.id, `complete step ${key}`)
+        }
+      },
+      fail: async (error) => {
+        try {
+          await this.#recordFailure(key, step, error, policy, false)
+        } catch (e) {
+          // Low-level callers schedule the retry themselves (release the message until step.retryAt).
+          if (!(e instanceof Suspend)) throw e
+        }
+      },
+    }
+    if (step.status === 'SUCCESS') return { status: 'SKIP', output: step.output as T, guard }
+    return { status: 'EXECUTE', output: undefined, guard }
+  }
+
+  /** Acquires a step; an ERROR step is retried when due, suspends until due, or fails for good. */
+  async #acquire(key: string): Promise<StepRecord> {
+    const { step } = await this.store.steps.acquire(this.id, key, this.lease)
+    if (step.status !== 'ERROR') return step
+    if (step.retryAt === null) {
+      const e = step.error as { message?: string } | undefined
+      throw new NonRetryableError(`step ${key} failed: ${e?.message ?? 'unknown error'}`)
+    }
+    if (step.retryAt.getTime() > now()) throw new Suspend(step.retryAt.getTime(), 'RUNNING')
+    if (!(await this.store.steps.retry(this.id, key, this.lease))) {
+      throw new LeaseLostError(this.message.id, `retry step ${key}`)
+    }
+    return { ...step, status: 'RUNNING' }
+  }
+
+  /**
+   * Records a step failure. Pauses suspend the run; transient errors (or any error while retries are
+   * left) schedule a retry and suspend; the rest fail the step for good and are re-thrown.
+   */
+  async #recordFailure(
+    key: string,
+    step: StepRecord,
+    error: unknown,
+    policy: StepRetryPolicy,
+    rethrow: boolean,
+  ): Promise<never | void> {
+    if (error instanceof Suspend || CancelledError.is(error) || LeaseLostError.is(error))
+      throw error
+    const stored = serialiseError(error)
+    if (PausedError.is(error)) {
+      const until = now() + error.resumeAfterMs
+      await this.#failStep(key, stored, new Date(until))
+      throw new Suspend(until, 'PAUSED', {
+        message: error.message,
+        resumeAfterMs: error.resumeAfterMs,
+      })
+    }
+    const failures = step.retryCount + 1
+    if (!NonRetryableError.is(error) && failures <= policy.maxAttempts) {
+      const delay = retryDelay(
+        policy,
+        step.retryCount,
+        TransientStepError.is(error) ? error.retryAfterMs : undefined,
+      )
+      const until = now() + delay
+      await this.#failStep(key, stored, new Date(until))
+      throw new Suspend(until, 'RUNNING')
+    }
+    await this.#failStep(key, stored, null)
+    if (rethrow) throw error
+  }
+
+  async #failStep(key: string, stored: unknown, retryAt: Date | null): Promise<void> {
+    if (!(await this.store.steps.fail(this.id, key, stored, retryAt, this.lease))) {
+      throw new LeaseLostError(this.message.id, `fail step ${key}`)
+    }
+  }
+
+  /**
+   * A memoised step: the first time, runs `fn` and stores its result; on replay, returns the stored
+   * result without calling `fn`. Repeated names get an occurrence suffix (`name#2`), so loops work.
+   * Failures follow the retry policy (the message waits, invisible, until the retry is due).
+   */
+  async step<T>(
+    name: string,
+    fn: (tx?: any) => T | Promise<T>,
+    options: StepOptions = {},
+  ): Promise<T> {
+    const key = this.#key(name)
+    await this.checkCancelled()
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') return step.output as T
+    const policy = resolveRetry(options.retry, this.#policy)
+    let output: T
+    try {
+      if (options.transactional) {
+        output = await this.store.transaction(async (tx) => {
+          const value = await fn(tx.db)
+          if (!(await tx.steps.complete(this.id, key, value, this.lease))) {
+            throw new LeaseLostError(this.message.id, `complete step ${key}`)
+          }
+          return value
+        })
+        return output
+      }
+      output = await fn()
+    } catch (error) {
+      return this.#recordFailure(key, step, error, policy, true) as never
+    }
+    if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
+      throw new LeaseLostError(this.message.id, `complete step ${key}`)
+    }
+    return output
+  }
+
+  /**
+   * A durable sleep: the run becomes SLEEPING and its message comes back after `ms`; no process is
+   * held, and a restart does not shorten or lengthen it. `admin.resumeRun(id)` wakes it early.
+   */
+  async sleep(name: string, ms: number): Promise<void> {
+    validateInt('ms', ms, 0)
+    const key = this.#key(name)
+    await this.checkCancelled()
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') {
+      const wakeAt = Number((step.output as { wakeAt?: number } | undefined)?.wakeAt ?? 0)
+      if (wakeAt <= now()) return
+      if (this.#resumed) {
+        this.#resumed = false
+        return
+      }
+      throw new Suspend(wakeAt, 'SLEEPING')
+    }
+    const wakeAt = now() + ms
+    if (!(await this.store.steps.complete(this.id, key, { wakeAt }, this.lease))) {
+      throw new LeaseLostError(this.message.id, `sleep ${key}`)
+    }
+    if (ms === 0) return
+    throw new Suspend(wakeAt, 'SLEEPING')
+  }
+
+  /** True once the run is in a final state. */
+  get terminal(): boolean {
+    return TERMINAL_RUN_STATUSES.includes(this.#record.status as RunStatus)
+  }
+}
+
+/** The seeds' step helper: `await workflowStep(run, 'name', async () => …)` is `run.step('name', …)`. */
+export function workflowStep<T>(
+  run: Run,
+  name: string,
+  fn: () => T | Promise<T>,
+  options?: StepOptions,
+): Promise<T> {
+  return run.step(name, fn, options)
+}

@@ -1,0 +1,61 @@
+import { ConfigError, type Store } from '@pgqrs/core'
+import { type Worker, type WorkerOptions, worker } from '@pgqrs/queue'
+import { executeDelivery } from './delivery.js'
+import type { WorkflowDefinition } from './define.js'
+
+/** Runs the workflows' queues: one queue worker per workflow. */
+export interface WorkflowWorker {
+  /** The queue workers, by workflow name. */
+  readonly workers: ReadonlyMap<string, Worker>
+  /** Ensures the workflows exist and starts polling. */
+  start(): Promise<this>
+  /** Stops every queue worker (see `Worker.stop`). */
+  stop(options?: { graceMs?: number }): Promise<void>
+}
+
+/**
+ * Executes runs of `workflows`.
+ *
+ * @example
+ * ```ts
+ * const runner = workflowWorker(store, [archiveFiles], { concurrency: 4 })
+ * await runner.start()
+ * ```
+ */
+export function workflowWorker(
+  store: Store,
+  workflows: readonly WorkflowDefinition<any, any>[],
+  options: WorkerOptions = {},
+): WorkflowWorker {
+  if (!Array.isArray(workflows) || workflows.length === 0)
+    throw new ConfigError('workflows', 'workflowWorker needs at least one workflow definition')
+  const workers = new Map<string, Worker>()
+  for (const def of workflows) {
+    if (workers.has(def.name))
+      throw new ConfigError('workflows', `workflow "${def.name}" is listed twice`)
+    const name =
+      options.name === undefined
+        ? undefined
+        : workflows.length === 1
+          ? options.name
+          : `${options.name}:${def.name}`
+    workers.set(
+      def.name,
+      worker(store, def.name, (msg) => executeDelivery(store, msg, def.body, def.retry), {
+        ...options,
+        name,
+      }),
+    )
+  }
+  return {
+    workers,
+    async start() {
+      for (const def of workflows) await def.ensure(store)
+      for (const w of workers.values()) await w.start()
+      return this
+    },
+    async stop(stopOptions) {
+      await Promise.all([...workers.values()].map((w) => w.stop(stopOptions)))
+    },
+  }
+}
