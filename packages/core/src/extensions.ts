@@ -4,8 +4,9 @@ import type { Store } from './store/store.js'
 type StoreMethod = (store: Store, ...args: any[]) => unknown
 
 const KEY = Symbol.for('pgqrs.storeMethods')
-const registry: Map<string, StoreMethod> = ((globalThis as Record<symbol, unknown>)[KEY] ??=
-  new Map()) as Map<string, StoreMethod>
+const holder = globalThis as Record<symbol, unknown>
+if (!(holder[KEY] instanceof Map)) holder[KEY] = new Map<string, StoreMethod>()
+const registry = holder[KEY] as Map<string, StoreMethod>
 
 /**
  * Registers methods that stores expose once a higher package is loaded (`store.producer()` and
