@@ -21,4 +21,3 @@ export {
 } from './define.js'
 export { workflowWorker, type WorkflowWorker } from './worker.js'
 export { workflow, run, workflowHandler, WorkflowBuilder } from './builders.js'
-export { BackoffStrategy } from '@pgqrs/core'
