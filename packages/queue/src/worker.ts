@@ -9,6 +9,7 @@ import {
   type WorkerRecord,
   withScope,
 } from '@pgqrs/core'
+import { Batcher } from './batcher.js'
 import { Consumer, describeError } from './consumer.js'
 import { processIdentity, registerNamed } from './identity.js'
 import { onLocalEnqueue } from './wakeups.js'
@@ -88,6 +89,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #paused = false
   #ticks = 0
   #stopping: Promise<void> | null = null
+  #archiver: Batcher<QueueMessage<T>, boolean> | null = null
   readonly #log
 
   constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
@@ -129,6 +131,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         : await this.#anonymous()
       this.#record = await this.store.workers.transition(this.#record.id, 'polling')
       this.#consumer = new Consumer<T>(this.store, this.queue, this.#record.id, this.config.backoff)
+      const consumer = this.#consumer
+      this.#archiver = new Batcher((msgs) => consumer.archiveMany(msgs), this.config.batchSize)
       this.#unlisten = onLocalEnqueue(this.store, this.queue, () => this.nudge())
       await this.#listen()
     } catch (e) {
@@ -279,7 +283,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         return
       }
       if (ok) {
-        if (await consumer.archive(msg)) this.emit('message:done', msg)
+        if (await this.#archiver!.add(msg)) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
         return
       }
