@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Store, WorkerRecord } from '@pgqrs/core'
+import { type Store, WorkerActiveError, type WorkerRecord } from '@pgqrs/core'
 
 const identities = new WeakMap<Store, Promise<WorkerRecord>>()
 

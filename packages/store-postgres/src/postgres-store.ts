@@ -15,6 +15,11 @@ export type PostgresStoreOptions = PgqrsConfig & {
   readonly connectionString?: string
   /** A `pg.Pool` of yours; the store never closes it. */
   readonly pool?: pg.Pool
+  /**
+   * A direct (session) connection for LISTEN, when `connectionString`/`pool` go through a pooler in
+   * transaction mode (PgBouncer), where notifications never arrive. Default: a pool connection.
+   */
+  readonly listenUrl?: string
 }
 
 const POSTGRES_CAPABILITIES = Object.freeze({
@@ -42,7 +47,7 @@ export class PostgresStore extends KyselyStore {
   readonly #listener: Listener
 
   constructor(options: PostgresStoreOptions) {
-    const { connectionString, pool, ...config } = options
+    const { connectionString, pool, listenUrl, ...config } = options
     const resolved = resolveConfig(config)
     if (!pool && (typeof connectionString !== 'string' || connectionString === '')) {
       throw new PgqrsError('CONFIG', 'PostgresStore needs a connectionString (or a pg Pool)')
@@ -73,7 +78,7 @@ export class PostgresStore extends KyselyStore {
       },
     })
     this.pool = p
-    this.#listener = new Listener(p, this.notifyChannel!, resolved.logger)
+    this.#listener = new Listener(p, this.notifyChannel!, resolved.logger, listenUrl)
   }
 
   /** Checks that the database answers within `connectTimeoutMs`; throws `ConnectionError`. */
@@ -120,6 +125,11 @@ export class PostgresStore extends KyselyStore {
     return super.adaptTransaction(tx)
   }
 
+  /** False once a LISTEN self-test showed that notifications do not arrive here (workers then poll). */
+  get notificationsWorking(): boolean {
+    return this.#listener.working
+  }
+
   /** Calls `onNotify(queue)` when a message is enqueued to one of `channels` (queue names). */
   override listen(
     channels: readonly string[],
@@ -132,37 +142,114 @@ export class PostgresStore extends KyselyStore {
 /** One LISTEN connection per store, shared by every subscription. @internal */
 class Listener {
   readonly #pool: pg.Pool
+  readonly #listenUrl: string | undefined
   readonly #channel: string
   readonly #logger: { warn: (m: string, meta?: Record<string, unknown>) => void }
   readonly #subs = new Set<{ channels: Set<string>; fn: (c: string) => void }>()
-  #client: Promise<pg.PoolClient> | null = null
+  #client: Promise<pg.ClientBase> | null = null
   #closed = false
+  #retryMs = 500
+  #probe: { token: string; resolve: () => void } | null = null
+  #broken = false
 
-  constructor(pool: pg.Pool, channel: string, logger: Listener['logger']) {
+  constructor(pool: pg.Pool, channel: string, logger: Listener['logger'], listenUrl?: string) {
     this.#pool = pool
     this.#channel = channel
     this.#logger = logger
+    this.#listenUrl = listenUrl
   }
 
   get logger() {
     return this.#logger
   }
 
-  async #connect(): Promise<pg.PoolClient> {
-    const client = await this.#pool.connect()
+  /** False once the self-test showed that notifications do not arrive (e.g. PgBouncer in transaction mode). */
+  get working(): boolean {
+    return !this.#broken
+  }
+
+  async #connect(): Promise<pg.ClientBase> {
+    let client: pg.ClientBase
+    let release: (destroy: boolean) => void
+    if (this.#listenUrl) {
+      const c = new pg.Client({ connectionString: this.#listenUrl })
+      await c.connect()
+      client = c
+      release = () => void c.end().catch(() => {})
+    } else {
+      const c = await this.#pool.connect()
+      client = c
+      release = (destroy) => c.release(destroy)
+    }
     client.on('notification', (n) => {
       if (n.channel !== this.#channel || !n.payload) return
+      if (this.#probe && n.payload === this.#probe.token) return this.#probe.resolve()
       for (const s of this.#subs) if (s.channels.has(n.payload)) s.fn(n.payload)
     })
     client.on('error', (err) => {
-      this.#logger.warn('LISTEN connection failed; it reconnects on the next subscription', {
-        error: err.message,
-      })
+      this.#logger.warn('LISTEN connection failed; reconnecting (workers poll meanwhile)', { error: err.message })
       this.#client = null
-      client.release(true)
+      release(true)
+      this.#reconnectLater()
     })
+    Object.defineProperty(client, '__pgqrsRelease', { value: release })
     await client.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`)
+    await this.#selfTest(client)
     return client
+  }
+
+  /**
+   * LISTEN "succeeds" behind PgBouncer in transaction mode, but notifications never arrive. Send
+   * one through the pool and wait for it; if it does not come, say so loudly once and let the
+   * workers poll.
+   */
+  async #selfTest(client: pg.ClientBase): Promise<void> {
+    const token = `__pgqrs_probe__:${Math.random().toString(36).slice(2)}`
+    const arrived = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 2_000)
+      this.#probe = {
+        token,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve(true)
+        },
+      }
+    })
+    await this.#pool.query('select pg_notify($1, $2)', [this.#channel, token])
+    const ok = await arrived
+    this.#probe = null
+    if (!ok && !this.#broken) {
+      this.#broken = true
+      this.#logger.warn(
+        'LISTEN/NOTIFY does not work on this connection (PgBouncer in transaction mode?): workers fall back to polling every pollIntervalMs; pass listenUrl with a direct (session) connection to get wake-ups',
+      )
+    }
+    if (ok) this.#broken = false
+    void client
+  }
+
+  #reconnectLater(): void {
+    if (this.#closed || this.#subs.size === 0) return
+    const wait = this.#retryMs
+    this.#retryMs = Math.min(this.#retryMs * 2, 30_000)
+    setTimeout(() => {
+      if (this.#closed || this.#subs.size === 0 || this.#client) return
+      this.#client = this.#connect().then(
+        (c) => {
+          this.#retryMs = 500
+          // Notifications sent while we were away are lost: wake every subscriber once.
+          for (const s of this.#subs) for (const ch of s.channels) s.fn(ch)
+          return c
+        },
+        (e) => {
+          this.#client = null
+          this.#logger.warn('LISTEN reconnect failed; retrying', { error: (e as Error).message })
+          this.#reconnectLater()
+          throw e
+        },
+      )
+      this.#client.catch(() => {})
+    }, wait).unref?.()
   }
 
   async subscribe(channels: readonly string[], fn: (c: string) => void): Promise<Subscription> {
@@ -196,8 +283,8 @@ class Listener {
     if (!c) return
     try {
       const client = await c
-      await client.query(`UNLISTEN *`).catch(() => {})
-      client.release()
+      await client.query('UNLISTEN *').catch(() => {})
+      ;(client as unknown as { __pgqrsRelease: (d: boolean) => void }).__pgqrsRelease(false)
     } catch {
       // never connected
     }

@@ -6,6 +6,11 @@ export interface RegisterWorker {
   readonly queue?: string | null
   readonly hostname: string
   readonly pid: number
+  /**
+   * Also take over a live (not stopped) registration of the name whose heartbeat is older than
+   * this many ms, e.g. the row of a crashed process that is being restarted.
+   */
+  readonly takeOverAfterMs?: number
 }
 
 /** Worker counts by status, computed in one query. */

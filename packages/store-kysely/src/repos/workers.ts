@@ -45,7 +45,11 @@ export class KyselyWorkerRepository implements WorkerRepository {
         on conflict (name) do update set queue_id = excluded.queue_id, hostname = excluded.hostname,
           pid = excluded.pid, status = 'ready', started_at = excluded.started_at,
           heartbeat_at = excluded.heartbeat_at, shutdown_at = null
-        where w.status = 'stopped'
+        where w.status = 'stopped'${
+          worker.takeOverAfterMs === undefined
+            ? sql``
+            : sql` or w.heartbeat_at <= ${d.nowPlus(-validateInt('takeOverAfterMs', worker.takeOverAfterMs, 0))}`
+        }
         returning ${COLS}`.execute(db)
       if (r.rows[0]) return toWorker(r.rows[0])
       const cur =
