@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { archiveDeleteTests } from './archive-delete.js'
 import { deadLetterTests } from './dead-letter.js'
+import { deadRunTests } from './dead-runs.js'
 import { dequeueLeaseTests } from './dequeue-lease.js'
 import { enqueueTests } from './enqueue.js'
 import { errorTests } from './errors.js'
@@ -37,6 +38,7 @@ export function describeStoreConformance(harness: StoreHarness): void {
     deadLetterTests(harness)
     workerTests(harness)
     runTests(harness)
+    deadRunTests(harness)
     stepTests(harness)
     migrateTests(harness)
     errorTests(harness)

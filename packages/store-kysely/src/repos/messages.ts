@@ -204,6 +204,12 @@ export class KyselyMessageRepository implements MessageRepository {
             consumer_id, producer_id, dedupe_key, ${text}, dequeued_at, ${d.now()}
           from ${m} where id = ${u.ids[0]}`.execute(db)
         await sql`delete from ${m} where id = ${u.ids[0]}`.execute(db)
+        // A workflow run whose message dies must not stay RUNNING forever.
+        await sql`update ${d.t('pgqrs_runs')} set status = 'ERROR', updated_at = ${d.now()}, completed_at = ${d.now()},
+            error = ${d.json(JSON.stringify({ name: 'DeadLetter', transient: false, message: `the run's message was dead-lettered after ${num(row.attempts)} failed deliveries: ${text}` }))}
+          where message_id = ${u.ids[0]} and status not in ('SUCCESS', 'ERROR', 'CANCELLED')`.execute(
+          db,
+        )
         return 'dead'
       }
       await sql`update ${m} set visible_at = ${d.nowPlus(retryDelayMs)}, lease = null, last_error = ${text}

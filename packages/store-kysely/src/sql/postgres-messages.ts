@@ -94,6 +94,16 @@ export async function pgDequeue(
         dequeued_at, now()
       from dead
       returning id
+    ),
+    -- A workflow whose message died this way would otherwise stay RUNNING forever.
+    orphaned as (
+      update ${d.t('pgqrs_runs')} r set status = 'ERROR', updated_at = now(), completed_at = now(),
+        error = jsonb_build_object('name', 'DeadLetter', 'transient', false,
+          'message', 'the run''s message was dead-lettered: its lease expired on all '
+            || dead.max_attempts || ' attempts (the worker crashed or hung every time)')
+      from dead
+      where r.message_id = dead.id and r.status not in ('SUCCESS', 'ERROR', 'CANCELLED')
+      returning r.id
     )
     update ${m} m set
       visible_at = now() + ${leaseMs}::double precision * interval '1 millisecond',
@@ -103,9 +113,8 @@ export async function pgDequeue(
       dequeued_at = coalesce(m.dequeued_at, now())
     from c
     where m.id = c.id and c.attempts < c.max_attempts
-    returning ${messageColumns('postgres', 'm')}, (select count(*) from buried) as buried`.execute(
-    db,
-  )
+    returning ${messageColumns('postgres', 'm')}, (select count(*) from buried) as buried,
+      (select count(*) from orphaned) as orphaned`.execute(db)
   return r.rows
     .map((row) => toMessage(row, queue))
     .sort((a, b) => b.priority - a.priority || a.id - b.id)

@@ -99,6 +99,7 @@ export async function sqliteDequeue(
         dequeued_at, ${now}
       from pgqrs_messages where id in (${list})`.execute(db)
     await sql`delete from pgqrs_messages where id in (${list})`.execute(db)
+    await failRunsOfDeadMessages(db, dead, now)
   }
   if (live.length === 0) return []
   const r = await sql<Row>`update pgqrs_messages set
@@ -146,4 +147,25 @@ export async function sqliteDelete(db: Db, ids: number[], leases: string[]): Pro
                    and json_extract(j.value, '$[0]') = pgqrs_messages.id)
     returning id`.execute(db)
   return new Set(r.rows.map((row) => num(row.id)))
+}
+
+/**
+ * Marks ERROR the unfinished runs whose message just died, so that no run stays RUNNING forever.
+ * In the caller's write transaction. @internal
+ */
+export async function failRunsOfDeadMessages(
+  db: Db,
+  messageIds: number[],
+  now: number,
+): Promise<void> {
+  const error = JSON.stringify({
+    name: 'DeadLetter',
+    transient: false,
+    message:
+      "the run's message was dead-lettered: its lease expired on every attempt (the worker crashed or hung every time)",
+  })
+  await sql`update pgqrs_runs set status = 'ERROR', error = ${error}, updated_at = ${now}, completed_at = ${now}
+    where message_id in (${sql.join(messageIds)}) and status not in ('SUCCESS', 'ERROR', 'CANCELLED')`.execute(
+    db,
+  )
 }
