@@ -1,8 +1,28 @@
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { PgqrsConfig } from './config.js'
 import { resolveConfig } from './config.js'
 import { parseDsn, type ParsedDsn } from './dsn.js'
 import { ConfigError } from './errors.js'
 import type { Store } from './store/store.js'
+
+/**
+ * Where a store package is: first as seen from @pgqrs/core (npm, yarn and pnpm's default hoisting),
+ * then from the application's working directory (a strict pnpm layout, where @pgqrs/core cannot
+ * see its siblings). Returns the URL or specifier to import, or the resolution error.
+ */
+function locate(pkg: string): string | Error {
+  try {
+    return import.meta.resolve(pkg)
+  } catch (first) {
+    try {
+      return pathToFileURL(createRequire(join(process.cwd(), 'noop.js')).resolve(pkg)).href
+    } catch {
+      return first as Error
+    }
+  }
+}
 
 /** What every store package exports so that {@link connect} can open it by DSN. */
 export interface StorePackage {
@@ -27,13 +47,9 @@ export interface StorePackage {
 export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<Store> {
   const parsed = parseDsn(dsn)
   resolveConfig(config)
-  let missing: unknown = null
-  try {
-    import.meta.resolve(parsed.package)
-  } catch (cause) {
-    missing = cause
-  }
-  if (missing) {
+  const target = locate(parsed.package)
+  if (target instanceof Error) {
+    const missing = target
     throw new ConfigError(
       'dsn',
       `The ${parsed.backend} backend needs the package ${parsed.package}: install it with \`pnpm add ${parsed.package}\` (or npm install ${parsed.package})`,
@@ -42,7 +58,7 @@ export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<St
   }
   let mod: Partial<StorePackage>
   try {
-    mod = (await import(parsed.package)) as Partial<StorePackage>
+    mod = (await import(target)) as Partial<StorePackage>
   } catch (cause) {
     if ((cause as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
       throw new ConfigError(

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, connect, type PgqrsConfig } from '../src/index.js'
@@ -64,7 +64,8 @@ async function runScript(cwd: string, script: string, args: string[]) {
   return run(process.execPath, [script, ...args], {
     cwd,
     timeout: 30_000,
-    env: { ...process.env, NODE_OPTIONS: '' },
+    // no NODE_PATH: pnpm sets one for scripts, and it would let require() find the workspace's stores
+    env: { ...process.env, NODE_OPTIONS: '', NODE_PATH: '' },
   })
 }
 
@@ -224,5 +225,27 @@ describe('connect() checks before loading anything', () => {
       name: 'ConfigError',
       field: 'leasMs',
     })
+  })
+})
+
+describe('connect() in a strict layout, where @pgqrs/core cannot see its siblings', () => {
+  it('finds the store package from the application directory', async () => {
+    // core lives outside the app's node_modules chain (as in pnpm's .pnpm store with hoisting off)
+    const strict = path.join(tmp, 'strict-app')
+    const vendored = path.join(tmp, 'elsewhere', 'core')
+    fs.cpSync(path.join(bare, 'node_modules', '@pgqrs', 'core'), vendored, { recursive: true })
+    fakePackage(
+      strict,
+      '@pgqrs/store-sqlite',
+      'export async function openStore(dsn) { return { backend: "strict-fake", path: dsn.path } }\n',
+    )
+    write(path.join(strict, 'package.json'), JSON.stringify({ name: 'strict-app', type: 'module' }))
+    const coreUrl = pathToFileURL(path.join(vendored, 'dist', 'index.js')).href
+    write(
+      path.join(strict, 'main.mjs'),
+      `const { connect } = await import(${JSON.stringify(coreUrl)})\nconsole.log(JSON.stringify(await connect('sqlite:///tmp/s.db')))\n`,
+    )
+    const { stdout } = await runScript(strict, 'main.mjs', [])
+    expect(JSON.parse(stdout.trim())).toEqual({ backend: 'strict-fake', path: '/tmp/s.db' })
   })
 })

@@ -1,0 +1,72 @@
+import type { Store, WorkerRecord } from '@pgqrs/core'
+import { admin } from '@pgqrs/queue'
+import type { Command } from 'commander'
+import { WORKER_COLUMNS } from '../columns.js'
+import type { CliContext } from '../context.js'
+import type { Output } from '../output.js'
+import { parseNonNegative } from '../parsers.js'
+import { recordTable, rowsTable } from '../table.js'
+
+/** A worker name, or its numeric id when no worker has that name. */
+async function workerRef(store: Store, name: string): Promise<string | number> {
+  if (/^\d+$/.test(name) && !(await store.workers.getByName(name))) return Number(name)
+  return name
+}
+
+const workerOutput = (w: WorkerRecord): Output => ({ json: w, table: () => recordTable({ ...w }) })
+
+/** `pgqrs workers list|health|suspend NAME|resume NAME`. */
+export function registerWorkers(program: Command, ctx: CliContext): void {
+  const workers = program.command('workers').description('the worker registry')
+
+  workers
+    .command('list')
+    .description('registered producers, consumers and worker loops')
+    .option('--queue <name>', 'only the workers of this queue')
+    .action((opts: { queue?: string }, cmd: Command) =>
+      ctx.withStore(cmd, 'listing workers', async (store) => {
+        const list = await admin(store).workers({ queue: opts.queue })
+        return { json: list, table: () => rowsTable(list, WORKER_COLUMNS) }
+      }),
+    )
+
+  workers
+    .command('health')
+    .description('worker counts by status, and how many are stale')
+    .option('--queue <name>', 'only the workers of this queue')
+    .option(
+      '--stale-after <ms>',
+      'stale: not stopped and no heartbeat for this long',
+      parseNonNegative,
+      60_000,
+    )
+    .action((opts: { queue?: string; staleAfter: number }, cmd: Command) =>
+      ctx.withStore(cmd, 'reading worker health', async (store) => {
+        const health = await admin(store).workerHealth({
+          queue: opts.queue,
+          staleAfterMs: opts.staleAfter,
+        })
+        return { json: health, table: () => recordTable({ ...health }) }
+      }),
+    )
+
+  workers
+    .command('suspend')
+    .description('suspend a worker: its loop stops leasing at its next heartbeat')
+    .argument('<name>', 'worker name (or id)')
+    .action((name: string, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `suspending worker ${name}`, async (store) =>
+        workerOutput(await admin(store).suspendWorker(await workerRef(store, name))),
+      ),
+    )
+
+  workers
+    .command('resume')
+    .description('resume a suspended worker')
+    .argument('<name>', 'worker name (or id)')
+    .action((name: string, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `resuming worker ${name}`, async (store) =>
+        workerOutput(await admin(store).resumeWorker(await workerRef(store, name))),
+      ),
+    )
+}

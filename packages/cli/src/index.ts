@@ -1,0 +1,2 @@
+export { run, EXIT } from './run.js'
+export type { CliIo } from './io.js'

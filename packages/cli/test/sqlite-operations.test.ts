@@ -1,0 +1,146 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { boundCli, expectError, tempDir } from './helpers.js'
+import { seedDead, seedRuns, withLibrary } from './seed.js'
+
+// One SQLite file for this file (never :memory:); each test uses its own queue names.
+const tmp = tempDir()
+const dsn = `sqlite://${join(tmp.dir, 'cli.db')}`
+const { cli, cliJson, cliRaw } = boundCli(['--dsn', dsn])
+
+beforeAll(async () => {
+  await cli('install')
+})
+afterAll(() => tmp.remove())
+
+describe('dlq (SQLite)', () => {
+  let deadId = 0
+  beforeAll(async () => {
+    await cli('queue', 'create', 'q-dlq')
+    deadId = await withLibrary(dsn, (store) => seedDead(store, 'q-dlq', { to: 'x@y.z' }))
+  })
+
+  it('dlq list shows the dead message and its error', async () => {
+    expect(await cliJson('dlq', 'list', 'q-dlq')).toMatchObject([
+      { id: deadId, payload: { to: 'x@y.z' }, lastError: 'boom: mail server down', attempts: 1 },
+    ])
+    expect(await cli('dlq', 'list', 'q-dlq')).toMatch(
+      new RegExp(`│ ${deadId}\\s+│ dead\\s+│[\\s\\S]*boom: mail server down`),
+    )
+    expectError(await cliRaw('dlq', 'list', 'q-none'), /does not exist/)
+  })
+
+  it('dlq replay brings it back under the same id, once', async () => {
+    const replayed = await cliJson('dlq', 'replay', String(deadId))
+    expect(replayed).toMatchObject({ id: deadId, attempts: 0, deadAt: null, lease: null })
+    expect(await cliJson('dlq', 'list', 'q-dlq')).toEqual([])
+    expect(await cliJson('queue', 'metrics', 'q-dlq')).toMatchObject({ pending: 1, dead: 0 })
+    expectError(await cliRaw('dlq', 'replay', String(deadId)), /still active/)
+    expectError(await cliRaw('dlq', 'replay', '987654'), /message 987654 not found/)
+  })
+})
+
+describe('workers (SQLite)', () => {
+  let workerId = 0
+  beforeAll(async () => {
+    await cli('queue', 'create', 'q-work')
+    workerId = await withLibrary(dsn, async (store) => {
+      const w = await store.workers.register({
+        name: 'mailer-1',
+        queue: 'q-work',
+        hostname: 'h1',
+        pid: 42,
+      })
+      await store.workers.register({ name: 'other-1', hostname: 'h2', pid: 43 })
+      return w.id
+    })
+  })
+
+  it('workers list, all and by queue, in both formats', async () => {
+    const all = await cliJson<{ name: string }[]>('workers', 'list')
+    expect(all.map((w) => w.name)).toEqual(expect.arrayContaining(['mailer-1', 'other-1']))
+    expect(await cliJson('workers', 'list', '--queue', 'q-work')).toMatchObject([
+      { id: workerId, name: 'mailer-1', status: 'ready', hostname: 'h1', pid: 42 },
+    ])
+    expect(await cli('workers', 'list', '--queue', 'q-work')).toMatch(/│ mailer-1 │ ready\s+│/)
+  })
+
+  it('workers health counts by status', async () => {
+    expect(await cliJson('workers', 'health', '--queue', 'q-work')).toMatchObject({
+      total: 1,
+      ready: 1,
+      suspended: 0,
+      stale: 0,
+    })
+    // with --stale-after 1 (ms) every live worker is stale
+    const stale = await cliJson('workers', 'health', '--stale-after', '1')
+    expect(stale.stale).toBeGreaterThanOrEqual(2)
+    expect(await cli('workers', 'health')).toMatch(/total\s+│ \d+/)
+  })
+
+  it('suspend and resume by name or id; illegal transitions exit 1', async () => {
+    expect(await cliJson('workers', 'suspend', 'mailer-1')).toMatchObject({ status: 'suspended' })
+    expectError(
+      await cliRaw('workers', 'suspend', 'mailer-1'),
+      /Cannot move worker from suspended to suspended/,
+    )
+    expect(await cli('workers', 'resume', String(workerId))).toMatch(/status\s+│ ready/)
+    expect(await cliJson('workers', 'list', '--queue', 'q-work')).toMatchObject([
+      { status: 'ready' },
+    ])
+    expectError(
+      await cliRaw('workers', 'resume', 'mailer-1'),
+      /Cannot move worker from ready to ready/,
+    )
+    expectError(await cliRaw('workers', 'suspend', 'nobody'), /worker "nobody" not found/)
+  })
+})
+
+describe('runs (SQLite)', () => {
+  let ids = { done: 0, queued: 0 }
+  beforeAll(async () => {
+    ids = await withLibrary(dsn, (store) => seedRuns(store, 'wf-report'))
+  })
+
+  it('runs list, newest first, filtered by workflow, status and limit', async () => {
+    const list = await cliJson<{ id: number }[]>('runs', 'list', '--workflow', 'wf-report')
+    expect(list.map((r) => r.id)).toEqual([ids.queued, ids.done])
+    expect(await cliJson('runs', 'list', '--status', 'success')).toMatchObject([
+      { id: ids.done, status: 'SUCCESS', output: { sent: 3 } },
+    ])
+    expect(await cliJson('runs', 'list', '--status', 'QUEUED,RUNNING')).toMatchObject([
+      { id: ids.queued },
+    ])
+    expect(await cliJson('runs', 'list', '--limit', '1')).toHaveLength(1)
+    expect(await cliJson('runs', 'list', '--workflow', 'wf-none')).toEqual([])
+    expect(await cli('runs', 'list')).toMatch(/│ wf-report │ SUCCESS\s+│[\s\S]*\{"sent":3\}/)
+  })
+
+  it('runs show prints the run and its steps', async () => {
+    const shown = await cliJson('runs', 'show', String(ids.done))
+    expect(shown.run).toMatchObject({ id: ids.done, workflow: 'wf-report', status: 'SUCCESS' })
+    expect(shown.steps).toMatchObject([
+      { stepKey: 'fetch', status: 'SUCCESS', output: { rows: 3 } },
+    ])
+    const table = await cli('runs', 'show', String(ids.done))
+    expect(table).toMatch(
+      /status\s+│ SUCCESS[\s\S]*steps:[\s\S]*│ fetch │ SUCCESS │[\s\S]*\{"rows":3\}/,
+    )
+    expectError(await cliRaw('runs', 'show', '99999'), /run 99999 not found/)
+  })
+
+  it('runs cancel moves a queued run to CANCELLING; a finished run cannot be cancelled', async () => {
+    expect(await cliJson('runs', 'cancel', String(ids.queued))).toMatchObject({
+      id: ids.queued,
+      status: 'CANCELLING',
+    })
+    expect(await cliJson('runs', 'show', String(ids.queued))).toMatchObject({
+      run: { status: 'CANCELLING' },
+      steps: [],
+    })
+    expectError(
+      await cliRaw('runs', 'cancel', String(ids.done)),
+      /Cannot move run from SUCCESS to CANCELLING/,
+    )
+  })
+})
