@@ -151,6 +151,7 @@ class Listener {
   #retryMs = 500
   #probe: { token: string; resolve: () => void } | null = null
   #broken = false
+  #releaseClient: ((destroy: boolean) => void) | null = null
 
   constructor(pool: pg.Pool, channel: string, logger: Listener['logger'], listenUrl?: string) {
     this.#pool = pool
@@ -170,31 +171,50 @@ class Listener {
 
   async #connect(): Promise<pg.ClientBase> {
     let client: pg.ClientBase
-    let release: (destroy: boolean) => void
+    let giveBack: (destroy: boolean) => void
     if (this.#listenUrl) {
       const c = new pg.Client({ connectionString: this.#listenUrl })
       await c.connect()
       client = c
-      release = () => void c.end().catch(() => {})
+      giveBack = () => void c.end().catch(() => {})
     } else {
       const c = await this.#pool.connect()
       client = c
-      release = (destroy) => c.release(destroy)
+      giveBack = (destroy) => c.release(destroy)
     }
-    client.on('notification', (n) => {
+    const onNotification = (n: pg.Notification) => {
       if (n.channel !== this.#channel || !n.payload) return
       if (this.#probe && n.payload === this.#probe.token) return this.#probe.resolve()
       for (const s of this.#subs) if (s.channels.has(n.payload)) s.fn(n.payload)
-    })
-    client.on('error', (err) => {
-      this.#logger.warn('LISTEN connection failed; reconnecting (workers poll meanwhile)', { error: err.message })
+    }
+    const onError = (err: Error) => {
+      this.#logger.warn('LISTEN connection failed; reconnecting (workers poll meanwhile)', {
+        error: err.message,
+      })
       this.#client = null
       release(true)
       this.#reconnectLater()
-    })
-    Object.defineProperty(client, '__pgqrsRelease', { value: release })
-    await client.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`)
-    await this.#selfTest(client)
+    }
+    // A pooled client is reused later by other queries: take our listeners off when giving it back.
+    let released = false
+    const release = (destroy: boolean) => {
+      if (released) return
+      released = true
+      client.off('notification', onNotification)
+      client.off('error', onError)
+      if (this.#releaseClient === release) this.#releaseClient = null
+      giveBack(destroy)
+    }
+    client.on('notification', onNotification)
+    client.on('error', onError)
+    try {
+      await client.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`)
+      await this.#selfTest()
+    } catch (e) {
+      release(true)
+      throw e
+    }
+    this.#releaseClient = release
     return client
   }
 
@@ -203,7 +223,7 @@ class Listener {
    * one through the pool and wait for it; if it does not come, say so loudly once and let the
    * workers poll.
    */
-  async #selfTest(client: pg.ClientBase): Promise<void> {
+  async #selfTest(): Promise<void> {
     const token = `__pgqrs_probe__:${Math.random().toString(36).slice(2)}`
     const arrived = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 2_000)
@@ -225,7 +245,6 @@ class Listener {
       )
     }
     if (ok) this.#broken = false
-    void client
   }
 
   #reconnectLater(): void {
@@ -284,7 +303,7 @@ class Listener {
     try {
       const client = await c
       await client.query('UNLISTEN *').catch(() => {})
-      ;(client as unknown as { __pgqrsRelease: (d: boolean) => void }).__pgqrsRelease(false)
+      this.#releaseClient?.(false)
     } catch {
       // never connected
     }
