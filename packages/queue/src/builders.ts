@@ -208,7 +208,6 @@ export class DequeueBuilder<T = unknown> {
 
   /** Runs a worker loop until the `signal` aborts; resolves when it has stopped. */
   async poll(store: Store): Promise<void> {
-    const c = await this.#resolveConsumer(store)
     let handler: Handler<T>
     if (this.#handler) handler = (m) => this.#handler!(m)
     else if (this.#batchHandler) handler = (m) => this.#batchHandler!([m])
@@ -219,11 +218,12 @@ export class DequeueBuilder<T = unknown> {
         'a handler',
         'No handler: call .handle(fn) before .poll()',
       )
+    const c = await this.#resolveConsumer(store)
     const w = new Worker<T>(store, c.queue, handler, {
       batchSize: this.#batch,
       leaseMs: this.#leaseMs,
       ...this.#workerOptions,
-      signal: this.#signal,
+      signal: this.#signal ?? this.#workerOptions.signal,
     })
     await w.start()
     await new Promise<void>((resolve) => w.once('stopped', () => resolve()))

@@ -160,6 +160,11 @@ export class Consumer<T = unknown> {
 export function describeError(error: unknown): string {
   const e = toError(error)
   const head = `${e.name}: ${e.message}`
-  const stack = e.stack?.split('\n').slice(1, 6).join('\n')
+  // only the frames: the stack also starts with the (possibly multi-line) message
+  const stack = e.stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 5)
+    .join('\n')
   return stack ? `${head}\n${stack}` : head
 }

@@ -81,6 +81,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #consumer: Consumer<T> | null = null
   readonly #inFlight = new Map<number, InFlight<T>>()
   #wake: (() => void) | null = null
+  #stopWake: (() => void) | null = null
   #wakeRequested = false
   #loop: Promise<void> | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
@@ -90,6 +91,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #ticks = 0
   #stopping: Promise<void> | null = null
   #archiver: Batcher<QueueMessage<T>, boolean> | null = null
+  #starting: Promise<void> | null = null
   readonly #log
 
   constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
@@ -124,6 +126,18 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     if (this.#state !== 'idle')
       throw new Error(`worker is ${this.#state}: start() can be called once`)
     this.#state = 'running'
+    if (this.config.signal?.aborted) {
+      // Aborted before it started: never register, never lease.
+      this.#state = 'stopped'
+      this.emit('stopped')
+      return this
+    }
+    this.#starting = this.#begin()
+    await this.#starting
+    return this
+  }
+
+  async #begin(): Promise<void> {
     try {
       await this.store.queue(this.queue)
       this.#record = this.config.name
@@ -140,10 +154,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#unlisten?.()
       throw e
     }
+    if (this.#state !== 'running') return // stop() was called while starting: it finishes the job
     this.#heartbeatTimer = setInterval(() => void this.#beat(), this.config.heartbeatIntervalMs)
     this.#heartbeatTimer.unref?.()
     this.#loop = this.#run()
-    return this
   }
 
   async #anonymous(): Promise<WorkerRecord> {
@@ -171,8 +185,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   /** Waits `ms`, or less when nudged or stopped. */
-  async #idle(ms: number): Promise<void> {
-    if (this.#wakeRequested) {
+  async #idle(ms: number, wakeable = true): Promise<void> {
+    if (wakeable && this.#wakeRequested) {
       this.#wakeRequested = false
       return
     }
@@ -182,10 +196,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         clearTimeout(timer)
         resolve()
       }
-      this.#wake = done
+      this.#wake = wakeable ? done : null
+      this.#stopWake = done
     })
     this.#wake = null
-    this.#wakeRequested = false
+    this.#stopWake = null
+    if (wakeable) this.#wakeRequested = false
   }
 
   async #run(): Promise<void> {
@@ -206,11 +222,13 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       } catch (e) {
         errors++
         this.#emitError(e)
+        // Only stop() cuts this wait short: an enqueue must not turn the backoff into a hot loop.
         await this.#idle(
           Math.min(
             this.config.errorBackoffMs * 2 ** Math.min(errors - 1, 16),
             this.config.maxErrorBackoffMs,
           ),
+          false,
         )
         continue
       }
@@ -350,6 +368,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
     this.#state = 'stopping'
     this.nudge()
+    this.#stopWake?.()
+    await this.#starting?.catch(() => {})
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     await this.#loop
     const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))
@@ -365,15 +385,18 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#unlisten?.()
     await this.#subscription?.close().catch(() => {})
     if (this.#record) {
-      await this.store.workers
-        .transition(this.#record.id, 'suspended')
-        .then((r) => this.store.workers.transition(r.id, 'stopped'))
-        .then((r) => {
-          this.#record = r
-        })
-        .catch((e) =>
-          this.#log.warn('could not mark the worker stopped', { error: toError(e).message }),
-        )
+      try {
+        // polling/ready/interrupted → suspended → stopped (a suspended worker skips the first step)
+        const now = await this.store.workers.get(this.#record.id)
+        if (now && now.status !== 'suspended' && now.status !== 'stopped') {
+          await this.store.workers.transition(now.id, 'suspended')
+        }
+        if (now && now.status !== 'stopped') {
+          this.#record = await this.store.workers.transition(now.id, 'stopped')
+        }
+      } catch (e) {
+        this.#log.warn('could not mark the worker stopped', { error: toError(e).message })
+      }
     }
     this.#state = 'stopped'
     this.emit('stopped')

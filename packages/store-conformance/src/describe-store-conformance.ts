@@ -8,6 +8,7 @@ import { errorTests } from './errors.js'
 import type { StoreHarness } from './harness.js'
 import { migrateTests } from './migrate.js'
 import { multiProcessTests } from './multi-process.js'
+import { registerQueueWorkerSuite } from './queue-worker/index.js'
 import { queueTests } from './queues.js'
 import { runTests } from './runs.js'
 import { stepTests } from './steps.js'
@@ -43,5 +44,6 @@ export function describeStoreConformance(harness: StoreHarness): void {
     migrateTests(harness)
     errorTests(harness)
     multiProcessTests(harness)
+    registerQueueWorkerSuite(harness)
   })
 }

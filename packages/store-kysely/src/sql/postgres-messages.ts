@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import { MOVED_COLUMNS, messageColumns } from '../columns.js'
 import type { Db, SqlDialect } from '../dialect.js'
 import type { PreparedItem } from '../repos/message-input.js'
-import { num, type Row, toMessage } from '../row-mappers.js'
+import { date, num, type Row, toMessage } from '../row-mappers.js'
 
 /** The items as one JSON document for `jsonb_to_recordset` (3 parameters whatever the batch size). */
 function itemsJson(items: readonly PreparedItem[]): string {
@@ -73,7 +73,7 @@ export async function pgDequeue(
   const m = d.t('pgqrs_messages')
   const r = await sql<Row>`
     with c as (
-      select id, attempts, max_attempts from ${m}
+      select id, attempts, max_attempts, priority, visible_at from ${m}
       where queue_id = (select id from ${d.t('pgqrs_queues')} where name = ${queue})
         and visible_at <= now()
       order by priority desc, visible_at, id
@@ -113,11 +113,19 @@ export async function pgDequeue(
       dequeued_at = coalesce(m.dequeued_at, now())
     from c
     where m.id = c.id and c.attempts < c.max_attempts
-    returning ${messageColumns('postgres', 'm')}, (select count(*) from buried) as buried,
+    returning ${messageColumns('postgres', 'm')}, c.visible_at as claimed_visible_at,
+      (select count(*) from buried) as buried,
       (select count(*) from orphaned) as orphaned`.execute(db)
+  // RETURNING has no order: restore the claim order (priority DESC, visible_at, id).
+  const claimedAt = new Map(
+    r.rows.map((row) => [num(row.id), date(row.claimed_visible_at).getTime()]),
+  )
   return r.rows
     .map((row) => toMessage(row, queue))
-    .sort((a, b) => b.priority - a.priority || a.id - b.id)
+    .sort(
+      (a, b) =>
+        b.priority - a.priority || claimedAt.get(a.id)! - claimedAt.get(b.id)! || a.id - b.id,
+    )
 }
 
 /** Moves the messages whose lease is current to the archive, in one statement; returns their ids. */
