@@ -99,7 +99,9 @@ export function validatePayload(
   payload: unknown,
   validation: ResolvedConfig['validation'],
   index?: number,
+  options: { undefinedProperties?: 'reject' | 'drop' } = {},
 ): string {
+  const dropUndefined = options.undefinedProperties === 'drop'
   const where = index === undefined ? '' : `Payload at index ${index}: `
   const fail = (path: (string | number)[], value: unknown, allowed: string): never => {
     const field = pathOf(path)
@@ -164,7 +166,10 @@ export function validatePayload(
             'keys must be well-formed Unicode without NUL (\\u0000) characters',
           )
         }
-        walk((obj as Record<string, unknown>)[key], [...path, key], depth + 1)
+        const child = (obj as Record<string, unknown>)[key]
+        // Step outputs may have optional fields left undefined: JSON drops them, as JSON.stringify does.
+        if (child === undefined && dropUndefined) continue
+        walk(child, [...path, key], depth + 1)
       }
       if (Object.getOwnPropertySymbols(obj).length > 0)
         fail(path, '[symbol keys]', 'symbol keys are not JSON')

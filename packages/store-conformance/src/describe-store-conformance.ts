@@ -10,6 +10,7 @@ import { migrateTests } from './migrate.js'
 import { multiProcessTests } from './multi-process.js'
 import { registerQueueWorkerSuite } from './queue-worker/index.js'
 import { queueTests } from './queues.js'
+import { registerWorkflowSuite } from './workflow/index.js'
 import { runTests } from './runs.js'
 import { stepTests } from './steps.js'
 import { workerTests } from './workers-heartbeat.js'
@@ -45,5 +46,6 @@ export function describeStoreConformance(harness: StoreHarness): void {
     errorTests(harness)
     multiProcessTests(harness)
     registerQueueWorkerSuite(harness)
+    registerWorkflowSuite(harness)
   })
 }

@@ -53,84 +53,81 @@ function checkDeliveries(records: readonly DrainRecord[], expectedIds: readonly 
 export function multiProcessTests(harness: StoreHarness): void {
   // Registered only where it applies (no skipped tests): single-process stores have no such claim.
   if (harness.capabilities.concurrency !== 'multi-process') return
-  describe(
-    "multi-process (only when capabilities.concurrency is 'multi-process')",
-    () => {
-      const fx = useStore(harness)
+  describe("multi-process (only when capabilities.concurrency is 'multi-process')", () => {
+    const fx = useStore(harness)
 
-      it(`${CHILDREN} processes drain ${MESSAGES} messages: each archived exactly once, never leased twice`, async () => {
-        const queue = await freshQueue(fx.store, 'mp-drain')
-        const ids: number[] = []
-        for (let start = 0; start < MESSAGES; start += 1_000) {
-          const items = Array.from({ length: 1_000 }, (_, i) => ({ payload: { n: start + i } }))
-          ids.push(...(await fx.store.messages.enqueue(queue, items)).map((m) => m.id))
-        }
-        expect(new Set(ids).size).toBe(MESSAGES)
-        const { dsn, config } = harness.connection(fx.store)
-        const children: ChildHandle[] = []
-        try {
-          for (let i = 0; i < CHILDREN; i++) {
-            children.push(
-              forkChild('drain', { dsn, config, queue, batchSize: 10, leaseMs: DRAIN_LEASE_MS }),
-            )
-          }
-          await Promise.all(children.map((c) => c.next('ready')))
-          for (const c of children) c.go()
-          const reports = await Promise.all(children.map((c) => c.next('drained', 110_000)))
-          const exits = await Promise.all(children.map((c) => c.exited))
-          expect(exits.map((e) => e.code)).toEqual(children.map(() => 0))
-          checkDeliveries(
-            reports.flatMap((r) => r.records),
-            ids,
+    it(`${CHILDREN} processes drain ${MESSAGES} messages: each archived exactly once, never leased twice`, async () => {
+      const queue = await freshQueue(fx.store, 'mp-drain')
+      const ids: number[] = []
+      for (let start = 0; start < MESSAGES; start += 1_000) {
+        const items = Array.from({ length: 1_000 }, (_, i) => ({ payload: { n: start + i } }))
+        ids.push(...(await fx.store.messages.enqueue(queue, items)).map((m) => m.id))
+      }
+      expect(new Set(ids).size).toBe(MESSAGES)
+      const { dsn, config } = harness.connection(fx.store)
+      const children: ChildHandle[] = []
+      try {
+        for (let i = 0; i < CHILDREN; i++) {
+          children.push(
+            forkChild('drain', { dsn, config, queue, batchSize: 10, leaseMs: DRAIN_LEASE_MS }),
           )
-          expect(await fx.store.queues.metrics(queue)).toMatchObject({
-            pending: 0,
-            leased: 0,
-            delayed: 0,
-            dead: 0,
-            archived: MESSAGES,
-          })
-        } finally {
-          for (const c of children) c.kill()
         }
-      }, 120_000)
+        await Promise.all(children.map((c) => c.next('ready')))
+        for (const c of children) c.go()
+        const reports = await Promise.all(children.map((c) => c.next('drained', 110_000)))
+        const exits = await Promise.all(children.map((c) => c.exited))
+        expect(exits.map((e) => e.code)).toEqual(children.map(() => 0))
+        checkDeliveries(
+          reports.flatMap((r) => r.records),
+          ids,
+        )
+        expect(await fx.store.queues.metrics(queue)).toMatchObject({
+          pending: 0,
+          leased: 0,
+          delayed: 0,
+          dead: 0,
+          archived: MESSAGES,
+        })
+      } finally {
+        for (const c of children) c.kill()
+      }
+    }, 120_000)
 
-      it('a consumer SIGKILLed while holding a 500 ms lease loses the message after expiry', async () => {
-        const queue = await freshQueue(fx.store, 'mp-crash')
-        const [enqueued] = await fx.store.messages.enqueue(queue, [{ payload: { crash: true } }])
-        const { dsn, config } = harness.connection(fx.store)
-        const child = forkChild('hold', { dsn, config, queue, leaseMs: 500 })
-        try {
-          await child.next('ready')
-          child.go()
-          const held = await child.next('leased')
-          expect(held).toMatchObject({ id: enqueued!.id, attempts: 1 })
-          child.kill()
-          const exit = await child.exited
-          expect(exit.signal).toBe('SIGKILL')
-          const stored = await fx.store.messages.get(held.id)
-          expect(stored?.lease).toBe(held.lease)
-          const taken = await waitFor(
-            async () =>
-              (await fx.store.messages.dequeue(queue, { batchSize: 1, leaseMs: 30_000 }))[0],
-            { what: 'the dead consumer message to come back', timeoutMs: 10_000 },
-          )
-          expect(taken.id).toBe(held.id)
-          expect(taken.attempts).toBe(2)
-          expect(taken.lease).not.toBe(held.lease)
-          expect(taken.visibleAt.getTime() - 30_000).toBeGreaterThanOrEqual(held.visibleAtMs)
-          expect(await fx.store.messages.archive([{ id: held.id, lease: held.lease }])).toEqual([
-            false,
-          ])
-          expect(await fx.store.messages.get(held.id)).toMatchObject({
-            lease: taken.lease,
-            archivedAt: null,
-          })
-          expect(await fx.store.messages.archive([taken])).toEqual([true])
-        } finally {
-          child.kill()
-        }
-      }, 30_000)
-    },
-  )
+    it('a consumer SIGKILLed while holding a 500 ms lease loses the message after expiry', async () => {
+      const queue = await freshQueue(fx.store, 'mp-crash')
+      const [enqueued] = await fx.store.messages.enqueue(queue, [{ payload: { crash: true } }])
+      const { dsn, config } = harness.connection(fx.store)
+      const child = forkChild('hold', { dsn, config, queue, leaseMs: 500 })
+      try {
+        await child.next('ready')
+        child.go()
+        const held = await child.next('leased')
+        expect(held).toMatchObject({ id: enqueued!.id, attempts: 1 })
+        child.kill()
+        const exit = await child.exited
+        expect(exit.signal).toBe('SIGKILL')
+        const stored = await fx.store.messages.get(held.id)
+        expect(stored?.lease).toBe(held.lease)
+        const taken = await waitFor(
+          async () =>
+            (await fx.store.messages.dequeue(queue, { batchSize: 1, leaseMs: 30_000 }))[0],
+          { what: 'the dead consumer message to come back', timeoutMs: 10_000 },
+        )
+        expect(taken.id).toBe(held.id)
+        expect(taken.attempts).toBe(2)
+        expect(taken.lease).not.toBe(held.lease)
+        expect(taken.visibleAt.getTime() - 30_000).toBeGreaterThanOrEqual(held.visibleAtMs)
+        expect(await fx.store.messages.archive([{ id: held.id, lease: held.lease }])).toEqual([
+          false,
+        ])
+        expect(await fx.store.messages.get(held.id)).toMatchObject({
+          lease: taken.lease,
+          archivedAt: null,
+        })
+        expect(await fx.store.messages.archive([taken])).toEqual([true])
+      } finally {
+        child.kill()
+      }
+    }, 30_000)
+  })
 }

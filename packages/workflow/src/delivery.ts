@@ -1,4 +1,11 @@
-import { LeaseLostError, type QueueMessage, type Store, TERMINAL_RUN_STATUSES } from '@pgqrs/core'
+import {
+  InvalidStateTransitionError,
+  LeaseLostError,
+  type QueueMessage,
+  type RunStatus,
+  type Store,
+  TERMINAL_RUN_STATUSES,
+} from '@pgqrs/core'
 import { SETTLED } from '@pgqrs/queue'
 import { CancelledError, PausedError, Suspend, serialiseError } from './errors.js'
 import type { StepRetryPolicy } from './retry.js'
@@ -7,9 +14,55 @@ import { Run } from './run.js'
 /** The body of a workflow as the engine calls it. */
 export type WorkflowBody = (run: Run, input: any) => unknown
 
-async function archive(store: Store, msg: QueueMessage): Promise<void> {
-  const [ok] = await store.messages.archive([msg])
-  if (!ok) throw new LeaseLostError(msg.id, 'archive')
+/** How a delivery ends: the run's new status (if any) and whether its message is archived or released. */
+interface Ending {
+  readonly to?: RunStatus
+  readonly output?: unknown
+  readonly error?: unknown
+  readonly wakeAt?: Date
+  /** Release the message for this long; archive it when undefined. */
+  readonly releaseMs?: number
+}
+
+/**
+ * Settles a delivery in ONE transaction: the run's status change and the archive (or release) of
+ * its message commit together, so a crash, a `cancel()` or a `resumeRun` can never fall between
+ * them. A cancel that arrived meanwhile wins: the run ends CANCELLED and the message is archived.
+ */
+async function settle(
+  store: Store,
+  runId: number,
+  msg: QueueMessage,
+  ending: Ending,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await store.transaction(async (tx) => {
+        const current = await tx.runs.get(runId)
+        const cancelling = current?.status === 'CANCELLING'
+        if (cancelling) await tx.runs.transition(runId, { to: 'CANCELLED', lease: msg.lease })
+        else if (ending.to) {
+          await tx.runs.transition(runId, {
+            to: ending.to,
+            lease: msg.lease,
+            ...(ending.output === undefined ? {} : { output: ending.output }),
+            ...(ending.error === undefined ? {} : { error: ending.error }),
+            ...(ending.wakeAt === undefined ? {} : { wakeAt: ending.wakeAt }),
+          })
+        }
+        const [ok] =
+          cancelling || ending.releaseMs === undefined
+            ? await tx.messages.archive([msg])
+            : await tx.messages.release([msg], ending.releaseMs)
+        if (!ok) throw new LeaseLostError(msg.id, 'settle')
+      })
+      return
+    } catch (e) {
+      // The status moved under us (a cancel between our read and our write): read it again.
+      if (InvalidStateTransitionError.is(e) && attempt < 3) continue
+      throw e
+    }
+  }
 }
 
 /**
@@ -30,57 +83,38 @@ export async function executeDelivery(
   const run = await Run.open(store, msg, policy)
   const status = run.record.status
   if (TERMINAL_RUN_STATUSES.includes(status)) {
-    await archive(store, msg)
+    const [ok] = await store.messages.archive([msg])
+    if (!ok) throw new LeaseLostError(msg.id, 'archive')
     return SETTLED
   }
   if (status === 'CANCELLING') {
-    await store.transaction(async (tx) => {
-      await tx.runs.transition(run.id, { to: 'CANCELLED', lease: msg.lease })
-      await tx.messages.archive([msg])
-    })
+    await settle(store, run.id, msg, {})
     return SETTLED
   }
+  let ending: Ending
   try {
     await run.start()
     const output = await body(run, run.input)
-    await store.transaction(async (tx) => {
-      await tx.runs.transition(run.id, { to: 'SUCCESS', output, lease: msg.lease })
-      const [ok] = await tx.messages.archive([msg])
-      if (!ok) throw new LeaseLostError(msg.id, 'archive')
-    })
-    return SETTLED
+    ending = { to: 'SUCCESS', output }
   } catch (e) {
     if (LeaseLostError.is(e)) throw e
-    if (CancelledError.is(e)) {
-      await archive(store, msg)
-      return SETTLED
-    }
-    const wait =
-      e instanceof Suspend
-        ? e
-        : PausedError.is(e)
-          ? new Suspend(Date.now() + e.resumeAfterMs, 'PAUSED', {
+    if (CancelledError.is(e))
+      ending = {} // already CANCELLED: archive
+    else if (e instanceof Suspend || PausedError.is(e)) {
+      const wait =
+        e instanceof Suspend
+          ? e
+          : new Suspend(Date.now() + e.resumeAfterMs, 'PAUSED', {
               message: e.message,
               resumeAfterMs: e.resumeAfterMs,
             })
-          : null
-    if (wait) {
-      if (wait.status !== 'RUNNING') {
-        await store.runs.transition(run.id, {
-          to: wait.status,
-          wakeAt: new Date(wait.until),
-          lease: msg.lease,
-          ...(wait.info === undefined ? {} : { error: wait.info }),
-        })
+      ending = {
+        ...(wait.status === 'RUNNING' ? {} : { to: wait.status, wakeAt: new Date(wait.until) }),
+        ...(wait.info === undefined ? {} : { error: wait.info }),
+        releaseMs: Math.max(0, wait.until - Date.now()),
       }
-      const [ok] = await store.messages.release([msg], Math.max(0, wait.until - Date.now()))
-      if (!ok) throw new LeaseLostError(msg.id, 'release')
-      return SETTLED
-    }
-    await store.transaction(async (tx) => {
-      await tx.runs.transition(run.id, { to: 'ERROR', error: serialiseError(e), lease: msg.lease })
-      await tx.messages.archive([msg])
-    })
-    return SETTLED
+    } else ending = { to: 'ERROR', error: serialiseError(e) }
   }
+  await settle(store, run.id, msg, ending)
+  return SETTLED
 }

@@ -198,8 +198,14 @@ export class Run {
       const e = step.error as { message?: string } | undefined
       throw new NonRetryableError(`step ${key} failed: ${e?.message ?? 'unknown error'}`)
     }
-    if (step.retryAt.getTime() > now()) throw new Suspend(step.retryAt.getTime(), 'RUNNING')
-    if (!(await this.store.steps.retry(this.id, key, this.lease))) {
+    // A step that paused the run (pauseError) runs again as soon as the run was woken, even early
+    // by admin.resumeRun; other retries wait for their time.
+    const pausedHere = (step.error as { name?: string } | undefined)?.name === 'PausedError'
+    const early = pausedHere && this.#resumed
+    if (early) this.#resumed = false
+    if (!early && step.retryAt.getTime() > now())
+      throw new Suspend(step.retryAt.getTime(), 'RUNNING')
+    if (!(await this.store.steps.retry(this.id, key, this.lease, { early }))) {
       throw new LeaseLostError(this.message.id, `retry step ${key}`)
     }
     return { ...step, status: 'RUNNING' }

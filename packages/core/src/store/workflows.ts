@@ -87,8 +87,16 @@ export interface StepRepository {
     retryAt: Date | null,
     lease: string | null,
   ): Promise<boolean>
-  /** ERROR with a due `retryAt` → RUNNING again (error cleared, retryCount kept). Fenced. */
-  retry(runId: number, stepKey: string, lease: string | null): Promise<boolean>
+  /**
+   * ERROR with a due `retryAt` → RUNNING again (error cleared, retryCount kept). Fenced. With
+   * `early`, a scheduled retry that is not due yet runs now (a paused run woken by `resumeRun`).
+   */
+  retry(
+    runId: number,
+    stepKey: string,
+    lease: string | null,
+    options?: { early?: boolean },
+  ): Promise<boolean>
   get(runId: number, stepKey: string): Promise<StepRecord | null>
   /** Steps of a run in the order they were first started. */
   list(runId: number): Promise<StepRecord[]>

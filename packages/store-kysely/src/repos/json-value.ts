@@ -6,5 +6,5 @@ import { type ResolvedConfig, validatePayload } from '@pgqrs/core'
  */
 export function jsonText(value: unknown, config: ResolvedConfig): string | null {
   if (value === undefined) return null
-  return validatePayload(value, config.validation)
+  return validatePayload(value, config.validation, undefined, { undefinedProperties: 'drop' })
 }

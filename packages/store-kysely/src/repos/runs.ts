@@ -198,6 +198,8 @@ export class KyselyRunRepository implements RunRepository {
       )
     } else if (to !== 'SLEEPING' && to !== 'PAUSED') sets.push(sql`wake_at = null`)
     if (to === 'RUNNING') sets.push(sql`started_at = coalesce(started_at, ${d.now()})`)
+    // a paused run's pause note is not an error once it runs again
+    if (to === 'RUNNING' && change.error === undefined) sets.push(sql`error = null`)
     if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
     return this.#x.write('runs.transition', async (db) => {
       const lease = change.lease ?? null

@@ -112,7 +112,12 @@ export class KyselyStepRepository implements StepRepository {
     )
   }
 
-  retry(runId: number, stepKey: string, lease: string | null): Promise<boolean> {
+  retry(
+    runId: number,
+    stepKey: string,
+    lease: string | null,
+    options: { early?: boolean } = {},
+  ): Promise<boolean> {
     const { d } = this.#x
     return this.#update(
       'steps.retry',
@@ -120,7 +125,9 @@ export class KyselyStepRepository implements StepRepository {
       stepKey,
       lease,
       sql`status = 'RUNNING', error = null, retry_at = null, started_at = ${d.now()}, completed_at = null`,
-      sql`status = 'ERROR' and retry_at is not null and retry_at <= ${d.now()}`,
+      options.early
+        ? sql`status = 'ERROR' and retry_at is not null`
+        : sql`status = 'ERROR' and retry_at is not null and retry_at <= ${d.now()}`,
     )
   }
 

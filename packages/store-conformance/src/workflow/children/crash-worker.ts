@@ -1,0 +1,112 @@
+/**
+ * Child process of the workflow crash tests: runs `workflowWorker` over one workflow and, when
+ * asked to, SIGKILLs itself in the middle of the run. See ./protocol.ts.
+ */
+import { appendFileSync } from 'node:fs'
+import { connect, type Store } from '@pgqrs/core'
+import '@pgqrs/queue'
+import { defineWorkflow, type Run, workflowWorker } from '@pgqrs/workflow'
+import { type KyselyLike, scoped } from '../kysely-helpers.js'
+import type {
+  CrashChildArgs,
+  CrashChildMessage,
+  CrashInput,
+  CrashParentMessage,
+} from './protocol.js'
+
+function send(message: CrashChildMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) {
+      reject(new Error('workflow crash child: started without an IPC channel'))
+      return
+    }
+    process.send(message, (error: Error | null) => (error ? reject(error) : resolve()))
+  })
+}
+
+/** Appends `<what> <pid>` to the file, synchronously. */
+function log(input: CrashInput, what: string): void {
+  appendFileSync(input.file, `${what} ${process.pid}\n`)
+}
+
+/** Dies here, as a crash would: no cleanup, no settle, the lease runs out by itself. */
+function die(): Promise<never> {
+  process.kill(process.pid, 'SIGKILL')
+  return new Promise(() => {})
+}
+
+function body(args: CrashChildArgs, store: Store) {
+  if (args.kind === 'steps') {
+    return async (ctx: Run, input: CrashInput) => {
+      await ctx.step('one', () => {
+        log(input, 'one')
+        return 1
+      })
+      await ctx.step('two', () => {
+        log(input, 'two')
+        return 2
+      })
+      return ctx.step('three', async () => {
+        if (args.crash) {
+          log(input, 'crash')
+          await die()
+        }
+        log(input, 'three')
+        return 3
+      })
+    }
+  }
+  const table = args.table ?? ''
+  return async (ctx: Run, input: CrashInput) => {
+    await ctx.step('reserve', () => {
+      log(input, 'reserve')
+      return 'reserved'
+    })
+    const paid = await ctx.step(
+      'pay',
+      async (tx: KyselyLike) => {
+        await scoped(store, tx)
+          .insertInto(table)
+          .values({ run_id: ctx.id, note: `paid by ${process.pid}` })
+          .execute()
+        log(input, 'pay-inserted')
+        if (args.crash) await die()
+        return 'paid'
+      },
+      { transactional: true },
+    )
+    return ctx.step('receipt', () => {
+      log(input, 'receipt')
+      return paid
+    })
+  }
+}
+
+let store: Store | undefined
+try {
+  const args = JSON.parse(process.argv[2] ?? '{}') as CrashChildArgs
+  store = await connect(args.dsn, args.config)
+  const wf = defineWorkflow<CrashInput, unknown>({ name: args.workflow, run: body(args, store) })
+  const runner = workflowWorker(store, [wf], {
+    leaseMs: args.leaseMs,
+    pollIntervalMs: args.pollIntervalMs,
+    heartbeatIntervalMs: 1_000,
+  })
+  const stop = new Promise<void>((resolve) => {
+    process.on('message', (m: CrashParentMessage) => {
+      if (m?.type === 'stop') resolve()
+    })
+  })
+  await runner.start()
+  await send({ type: 'started', pid: process.pid })
+  await stop
+  await runner.stop({ graceMs: 2_000 })
+  await store.close()
+  await send({ type: 'stopped' })
+  process.disconnect?.()
+} catch (error) {
+  const e = error instanceof Error ? error : new Error(String(error))
+  await send({ type: 'error', message: `${e.name}: ${e.message}`, stack: e.stack }).catch(() => {})
+  await store?.close().catch(() => {})
+  process.exit(1)
+}

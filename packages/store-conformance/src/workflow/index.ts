@@ -1,0 +1,48 @@
+import { describe } from 'vitest'
+import type { StoreHarness } from '../harness.js'
+import { cancellationTests } from './cancellation.js'
+import { crashTests } from './crash.js'
+import { idiomaticApiTests } from './idiomatic-api.js'
+import { memoisedStepTests } from './memoised-steps.js'
+import { recoveryTests } from './recovery.js'
+import { retryTests } from './retries.js'
+import { seedsApiTests } from './seeds-api.js'
+import { sleepTests } from './sleep.js'
+import { transactionalStepTests } from './transactional.js'
+
+export { cancellationTests } from './cancellation.js'
+export { crashTests } from './crash.js'
+export { idiomaticApiTests } from './idiomatic-api.js'
+export { memoisedStepTests } from './memoised-steps.js'
+export { recoveryTests } from './recovery.js'
+export { retryTests } from './retries.js'
+export { seedsApiTests } from './seeds-api.js'
+export { sleepTests } from './sleep.js'
+export { transactionalStepTests } from './transactional.js'
+
+/**
+ * Registers the workflow behaviour suite for one backend under `describe('workflow')`: the seeds'
+ * and the idiomatic API (SPEC 5.1, 5.2), memoised steps and replay, step retries, durable sleep
+ * and resume, the five cancellation timings, terminal redelivery, fencing, transactional steps
+ * and, on Postgres and SQLite, crash recovery with real processes killed by SIGKILL. Each area
+ * gets its own store from `harness.create()` and every test its own workflow names.
+ *
+ * @example
+ * ```ts
+ * describe('sqlite: store conformance', () => registerWorkflowSuite(sqliteHarness))
+ * ```
+ */
+export function registerWorkflowSuite(harness: StoreHarness): void {
+  describe('workflow', { timeout: 30_000 }, () => {
+    seedsApiTests(harness)
+    idiomaticApiTests(harness)
+    memoisedStepTests(harness)
+    retryTests(harness)
+    sleepTests(harness)
+    cancellationTests(harness)
+    recoveryTests(harness)
+    transactionalStepTests(harness)
+    // Real processes sharing one database: the server (Postgres) or one file (SQLite).
+    if (harness.name === 'postgres' || harness.name === 'sqlite') crashTests(harness)
+  })
+}
