@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WORKSPACE_DIRS = ['packages', 'apps']
+/** Workspace packages that are a folder of their own (see pnpm-workspace.yaml). */
+const SINGLE_DIRS = ['docs', 'bench']
 const REPORT = '.vitest-report.json'
 /** The conformance suite prefixes its tests with the backend name. */
 const BACKENDS = ['postgres', 'sqlite', 'turso']
 
-/** Every workspace package directory (packages/*, apps/*) that has a package.json. */
+/** Every workspace package directory (packages/*, apps/*, docs, bench) that has a package.json. */
 function workspacePackages() {
   const dirs = []
   for (const parent of WORKSPACE_DIRS) {
@@ -27,6 +29,9 @@ function workspacePackages() {
         dirs.push(path.join(abs, entry.name))
       }
     }
+  }
+  for (const single of SINGLE_DIRS) {
+    if (fs.existsSync(path.join(ROOT, single, 'package.json'))) dirs.push(path.join(ROOT, single))
   }
   return dirs.sort()
 }

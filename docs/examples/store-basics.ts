@@ -1,15 +1,12 @@
-/**
- * Using a store directly: the layer under @pgqrs/queue. Opens a SQLite file, creates the pgqrs
- * tables, enqueues two messages, leases them and archives them.
- *
- * Run from the repository root after `pnpm install && pnpm build`:
- *   pnpm exec node docs/examples/store-basics.ts      (Node 24 strips the types)
- * Type-check: pnpm exec tsc -p docs/examples
- */
+// Using a store directly: the layer under the queue. Creates the pgqrs tables, enqueues two
+// messages, leases them and archives them.
+//   pnpm exec node docs/examples/store-basics.ts          (Node 24 strips the types)
+// expect: archived: [ true, true ]
+import { tmpdir } from 'node:os'
 import { connect } from '@pgqrs/core'
 
-// The scheme picks the backend: sqlite: loads @pgqrs/store-sqlite (postgres://… and turso:… work alike).
-const store = await connect('sqlite:///tmp/app.db')
+// The scheme picks the backend: sqlite: loads @pgqrs/store-sqlite (postgres://… and turso:… alike).
+const store = await connect(process.env.PGQRS_DSN ?? `sqlite://${tmpdir()}/store-${process.pid}.db`)
 try {
   await store.migrate() // creates or upgrades the pgqrs tables; idempotent
   await store.queues.ensure('tasks') // get-or-create

@@ -33,8 +33,12 @@ export class Batcher<I, R> {
     if (batch.length === 0) return
     this.#pending = []
     this.#run(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
-      (e) => batch.forEach((p) => p.reject(e)),
+      (results) => {
+        for (const [i, p] of batch.entries()) p.resolve(results[i]!)
+      },
+      (e) => {
+        for (const p of batch) p.reject(e)
+      },
     )
   }
 }

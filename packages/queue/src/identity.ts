@@ -19,11 +19,32 @@ export function processIdentity(store: Store): Promise<WorkerRecord> {
   return id
 }
 
-/** Registers a named worker (a producer, consumer or worker loop) for `queue`. */
-export function registerNamed(
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM'
+  }
+}
+
+/**
+ * Registers a named worker (a producer, consumer or worker loop) for `queue`. A live registration
+ * of the name left by a crashed process of THIS host (its pid is gone) is taken over, so a worker
+ * restarted right after a crash does not have to wait until its old row goes stale.
+ */
+export async function registerNamed(
   store: Store,
   name: string,
   queue: string | null,
 ): Promise<WorkerRecord> {
-  return store.workers.register({ name, queue, hostname: hostname(), pid: process.pid })
+  const me = { name, queue, hostname: hostname(), pid: process.pid }
+  try {
+    return await store.workers.register(me)
+  } catch (e) {
+    if (!WorkerActiveError.is(e)) throw e
+    const old = await store.workers.getByName(name)
+    if (!old || old.hostname !== me.hostname || old.pid === process.pid || pidAlive(old.pid)) throw e
+    return store.workers.register({ ...me, takeOverAfterMs: 0 })
+  }
 }

@@ -10,7 +10,7 @@ import {
   withScope,
 } from '@pgqrs/core'
 import { Batcher } from './batcher.js'
-import { Consumer, describeError } from './consumer.js'
+import { Consumer } from './consumer.js'
 import { processIdentity, registerNamed } from './identity.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
@@ -56,8 +56,6 @@ interface InFlight<T> {
   readonly done: Promise<void>
   abandoned: boolean
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /**
  * A handler loop over one queue with concurrency, automatic lease renewal, heartbeats, wake-ups on
@@ -306,7 +304,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         return
       }
       const error = toError(failure)
-      const outcome = await consumer.fail(msg, describeError(error))
+      const outcome = await consumer.fail(msg, error)
       if (outcome === 'dead') this.emit('message:dead', msg, error)
       else if (outcome === 'retried') this.emit('message:failed', msg, error)
       else this.emit('lease:lost', msg)
@@ -373,7 +371,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     await this.#loop
     const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))
-    await Promise.race([all, sleep(graceMs)])
+    let graceTimer: NodeJS.Timeout | undefined
+    await Promise.race([
+      all,
+      new Promise<void>((r) => {
+        graceTimer = setTimeout(r, graceMs)
+      }),
+    ])
+    clearTimeout(graceTimer) // a pending grace timer would keep the process alive after stop()
     const left = [...this.#inFlight.values()]
     if (left.length > 0) {
       for (const f of left) {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../dialect.js'
+import { claimFunction } from './postgres-0002-claim.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -115,4 +116,4 @@ const init: PgqrsMigration = {
 }
 
 /** Postgres migrations, oldest first. Never edit a released one; add a new one. */
-export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [init]
+export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [init, claimFunction]

@@ -4,7 +4,7 @@ import { sql } from 'kysely'
 import { MOVED_COLUMNS, messageColumns } from '../columns.js'
 import type { Db, SqlDialect } from '../dialect.js'
 import type { PreparedItem } from '../repos/message-input.js'
-import { date, num, type Row, toMessage } from '../row-mappers.js'
+import { num, type Row, toMessage } from '../row-mappers.js'
 
 /** The items as one JSON document for `jsonb_to_recordset` (3 parameters whatever the batch size). */
 function itemsJson(items: readonly PreparedItem[]): string {
@@ -58,9 +58,10 @@ export async function pgInsertMessages(
 }
 
 /**
- * SKIP LOCKED: concurrent consumers never wait on or double-lease a row. One statement claims up
- * to `batchSize` visible rows in claim order, moves those whose lease ran out with no attempts left
- * to the archive as dead, and leases the rest with a fresh token.
+ * SKIP LOCKED: concurrent consumers never wait on or double-lease a row. One round trip to
+ * `pgqrs_dequeue` (migration 0002): it claims up to `batchSize` visible rows in claim order, moves
+ * those whose lease ran out with no attempts left to the archive as dead, and leases the rest with
+ * a fresh token, returned in claim order.
  */
 export async function pgDequeue(
   db: Db,
@@ -70,62 +71,11 @@ export async function pgDequeue(
   leaseMs: number,
   consumerId: number | null,
 ): Promise<QueueMessage[]> {
-  const m = d.t('pgqrs_messages')
-  const r = await sql<Row>`
-    with c as (
-      select id, attempts, max_attempts, priority, visible_at from ${m}
-      where queue_id = (select id from ${d.t('pgqrs_queues')} where name = ${queue})
-        and visible_at <= now()
-      order by priority desc, visible_at, id
-      limit ${batchSize}
-      for update skip locked
-    ),
-    dead as (
-      delete from ${m} m using c
-      where m.id = c.id and c.attempts >= c.max_attempts
-      returning m.*
-    ),
-    buried as (
-      insert into ${d.t('pgqrs_archive')} (${MOVED_COLUMNS}, dead_at)
-      select id, queue_id, payload, priority, enqueued_at, visible_at, attempts, max_attempts, null,
-        consumer_id, producer_id, dedupe_key,
-        'lease expired on attempt ' || attempts || ' of ' || max_attempts
-          || coalesce(' (last error: ' || last_error || ')', ''),
-        dequeued_at, now()
-      from dead
-      returning id
-    ),
-    -- A workflow whose message died this way would otherwise stay RUNNING forever.
-    orphaned as (
-      update ${d.t('pgqrs_runs')} r set status = 'ERROR', updated_at = now(), completed_at = now(),
-        error = jsonb_build_object('name', 'DeadLetter', 'transient', false,
-          'message', 'the run''s message was dead-lettered: its lease expired on all '
-            || dead.max_attempts || ' attempts (the worker crashed or hung every time)')
-      from dead
-      where r.message_id = dead.id and r.status not in ('SUCCESS', 'ERROR', 'CANCELLED')
-      returning r.id
-    )
-    update ${m} m set
-      visible_at = now() + ${leaseMs}::double precision * interval '1 millisecond',
-      attempts = m.attempts + 1,
-      lease = gen_random_uuid(),
-      consumer_id = ${consumerId}::bigint,
-      dequeued_at = coalesce(m.dequeued_at, now())
-    from c
-    where m.id = c.id and c.attempts < c.max_attempts
-    returning ${messageColumns('postgres', 'm')}, c.visible_at as claimed_visible_at,
-      (select count(*) from buried) as buried,
-      (select count(*) from orphaned) as orphaned`.execute(db)
-  // RETURNING has no order: restore the claim order (priority DESC, visible_at, id).
-  const claimedAt = new Map(
-    r.rows.map((row) => [num(row.id), date(row.claimed_visible_at).getTime()]),
+  const r = await sql<Row>`select ${messageColumns('postgres', 'm')}
+    from ${d.t('pgqrs_dequeue')}(${queue}, ${batchSize}::int, ${leaseMs}::double precision, ${consumerId}::bigint) m`.execute(
+    db,
   )
-  return r.rows
-    .map((row) => toMessage(row, queue))
-    .sort(
-      (a, b) =>
-        b.priority - a.priority || claimedAt.get(a.id)! - claimedAt.get(b.id)! || a.id - b.id,
-    )
+  return r.rows.map((row) => toMessage(row, queue))
 }
 
 /** Moves the messages whose lease is current to the archive, in one statement; returns their ids. */
