@@ -44,7 +44,8 @@ export async function registerNamed(
   } catch (e) {
     if (!WorkerActiveError.is(e)) throw e
     const old = await store.workers.getByName(name)
-    if (!old || old.hostname !== me.hostname || old.pid === process.pid || pidAlive(old.pid)) throw e
+    if (!old || old.hostname !== me.hostname || old.pid === process.pid || pidAlive(old.pid))
+      throw e
     return store.workers.register({ ...me, takeOverAfterMs: 0 })
   }
 }
