@@ -4,10 +4,28 @@ import * as pgqrs from '../src/index.js'
 describe('pgqrs umbrella', () => {
   it('exposes connect, admin, the queue API and the workflow API', () => {
     for (const name of [
-      'connect', 'admin', 'producer', 'consumer', 'enqueue', 'dequeue', 'worker', 'Worker',
-      'workflow', 'run', 'workflowHandler', 'workflowStep', 'defineWorkflow', 'workflowWorker',
-      'pauseError', 'TransientStepError', 'NonRetryableError', 'PgqrsError',
-      'ValidationError', 'QueueNotFoundError', 'LeaseLostError', 'InvalidStateTransitionError',
+      'connect',
+      'admin',
+      'producer',
+      'consumer',
+      'enqueue',
+      'dequeue',
+      'worker',
+      'Worker',
+      'workflow',
+      'run',
+      'workflowHandler',
+      'workflowStep',
+      'defineWorkflow',
+      'workflowWorker',
+      'pauseError',
+      'TransientStepError',
+      'NonRetryableError',
+      'PgqrsError',
+      'ValidationError',
+      'QueueNotFoundError',
+      'LeaseLostError',
+      'InvalidStateTransitionError',
     ]) {
       expect(typeof (pgqrs as Record<string, unknown>)[name], name).toBe('function')
     }
