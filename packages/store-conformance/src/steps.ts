@@ -48,7 +48,11 @@ export function stepTests(harness: StoreHarness): void {
 
     it('acquire creates a RUNNING step', async () => {
       const r = await leasedRun(fx.store)
-      const { step, created } = await fx.store.steps.acquire(r.runId, 'list_files', r.lease)
+      const {
+        step,
+        created,
+        runStatus: runStatusOf,
+      } = await fx.store.steps.acquire(r.runId, 'list_files', r.lease)
       expect(created).toBe(true)
       expect(step).toMatchObject({
         runId: r.runId,
@@ -56,8 +60,9 @@ export function stepTests(harness: StoreHarness): void {
         status: 'RUNNING',
         retryCount: 0,
       })
-      expect(step.id).toBeGreaterThan(0)
-      expect((await fx.store.steps.get(r.runId, 'list_files'))?.id).toBe(step.id)
+      expect(step!.id).toBeGreaterThan(0)
+      expect(runStatusOf).toBe('RUNNING')
+      expect((await fx.store.steps.get(r.runId, 'list_files'))?.id).toBe(step!.id)
       expect(await fx.store.steps.get(r.runId, 'other')).toBeNull()
     })
 
@@ -71,8 +76,8 @@ export function stepTests(harness: StoreHarness): void {
       expect(done?.completedAt).toBeInstanceOf(Date)
       const again = await fx.store.steps.acquire(r.runId, 'compute', r.lease)
       expect(again.created).toBe(false)
-      expect(again.step).toMatchObject({ id: step.id, status: 'SUCCESS', output })
-      expect(again.step.completedAt?.getTime()).toBe(done?.completedAt?.getTime())
+      expect(again.step).toMatchObject({ id: step!.id, status: 'SUCCESS', output })
+      expect(again.step!.completedAt?.getTime()).toBe(done?.completedAt?.getTime())
     })
 
     it('acquire of a RUNNING step (interrupted by a crash) returns it again, not created', async () => {
@@ -80,7 +85,7 @@ export function stepTests(harness: StoreHarness): void {
       const first = await fx.store.steps.acquire(r.runId, 'crashy', r.lease)
       const second = await fx.store.steps.acquire(r.runId, 'crashy', r.lease)
       expect(second.created).toBe(false)
-      expect(second.step).toMatchObject({ id: first.step.id, status: 'RUNNING' })
+      expect(second.step).toMatchObject({ id: first.step!.id, status: 'RUNNING' })
       expect(await fx.store.steps.list(r.runId)).toHaveLength(1)
     })
 
@@ -183,13 +188,21 @@ export function stepTests(harness: StoreHarness): void {
       expect(await fx.store.steps.list(2_000_000_000)).toEqual([])
     })
 
+    it('a run being cancelled gets no new step: step null, runStatus CANCELLING, nothing written', async () => {
+      const r = await leasedRun(fx.store)
+      await fx.store.runs.transition(r.runId, { to: 'CANCELLING' })
+      const got = await fx.store.steps.acquire(r.runId, 'never', r.lease)
+      expect(got).toEqual({ step: null, created: false, runStatus: 'CANCELLING' })
+      expect(await fx.store.steps.list(r.runId)).toEqual([])
+    })
+
     it('occurrence keys like fetch#2 are separate steps, and keys are per run', async () => {
       const r = await leasedRun(fx.store)
       const other = await leasedRun(fx.store)
       const a = await fx.store.steps.acquire(r.runId, 'fetch', r.lease)
       const b = await fx.store.steps.acquire(r.runId, 'fetch#2', r.lease)
       const c = await fx.store.steps.acquire(other.runId, 'fetch', other.lease)
-      expect(new Set([a.step.id, b.step.id, c.step.id]).size).toBe(3)
+      expect(new Set([a.step!.id, b.step!.id, c.step!.id]).size).toBe(3)
       expect(b.created).toBe(true)
       expect(c.created).toBe(true)
       await fx.store.steps.complete(r.runId, 'fetch#2', { page: 2 }, r.lease)

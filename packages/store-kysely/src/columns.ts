@@ -40,14 +40,18 @@ export function messageColumns(
   return sql.raw(cols.join(', '))
 }
 
-/** Run columns, JSON as text, with the workflow name joined as `w`. @internal */
-export function runColumns(family: Family, alias: string): RawBuilder<unknown> {
+/** Run columns, JSON as text, with the workflow name joined as `w` (unless `withWorkflow` is false). @internal */
+export function runColumns(
+  family: Family,
+  alias: string,
+  withWorkflow = true,
+): RawBuilder<unknown> {
   const j = (c: string) => (family === 'postgres' ? `${alias}.${c}::text as ${c}` : `${alias}.${c}`)
   return sql.raw(
     [
       `${alias}.id`,
       `${alias}.workflow_id`,
-      'w.name as workflow_name',
+      ...(withWorkflow ? ['w.name as workflow_name'] : []),
       `${alias}.message_id`,
       `${alias}.status`,
       j('input'),

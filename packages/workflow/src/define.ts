@@ -1,4 +1,10 @@
-import { ConfigError, type Store, ValidationError, validateName } from '@pgqrs/core'
+import {
+  ConfigError,
+  type Store,
+  ValidationError,
+  validateName,
+  WorkflowNotFoundError,
+} from '@pgqrs/core'
 import { RunHandle } from './handle.js'
 import { resolveRetry, type StepRetryPolicy } from './retry.js'
 import type { Run } from './run.js'
@@ -38,6 +44,17 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   handle(store: Store, runId: number, messageId: number): RunHandle<O>
   /** @internal */
   readonly body: (ctx: Run, input: I) => Promise<O> | O
+}
+
+const ensuredByStore = new WeakMap<Store, Set<string>>()
+/** Workflows this process already ensured on a store: start() does it once, not per call. */
+function ensured(store: Store): Set<string> {
+  let set = ensuredByStore.get(store)
+  if (!set) {
+    set = new Set()
+    ensuredByStore.set(store, set)
+  }
+  return set
 }
 
 function checkInput<I>(schema: InputSchema<I> | undefined, input: unknown, name: string): I {
@@ -88,9 +105,21 @@ export function defineWorkflow<I = unknown, O = unknown>(
     },
     async start(store: Store, input: I, startOptions: StartOptions = {}) {
       const checked = checkInput(options.input, input, name)
-      await store.workflows.ensure(name)
-      const { run, message } = await store.runs.start(name, checked, startOptions)
-      return new RunHandle<O>(store, run.id, message.id)
+      if (!ensured(store).has(name)) {
+        await store.workflows.ensure(name)
+        ensured(store).add(name)
+      }
+      try {
+        const { run, message } = await store.runs.start(name, checked, startOptions)
+        return new RunHandle<O>(store, run.id, message.id)
+      } catch (e) {
+        if (!WorkflowNotFoundError.is(e)) throw e
+        // dropped since we ensured it (a purge or a test reset): ensure again, once
+        ensured(store).delete(name)
+        await store.workflows.ensure(name)
+        const { run, message } = await store.runs.start(name, checked, startOptions)
+        return new RunHandle<O>(store, run.id, message.id)
+      }
     },
     handle(store: Store, runId: number, messageId: number) {
       return new RunHandle<O>(store, runId, messageId)

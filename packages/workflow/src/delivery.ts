@@ -35,33 +35,33 @@ async function settle(
   msg: QueueMessage,
   ending: Ending,
 ): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await store.transaction(async (tx) => {
-        const current = await tx.runs.get(runId)
-        const cancelling = current?.status === 'CANCELLING'
-        if (cancelling) await tx.runs.transition(runId, { to: 'CANCELLED', lease: msg.lease })
-        else if (ending.to) {
-          await tx.runs.transition(runId, {
-            to: ending.to,
-            lease: msg.lease,
-            ...(ending.output === undefined ? {} : { output: ending.output }),
-            ...(ending.error === undefined ? {} : { error: ending.error }),
-            ...(ending.wakeAt === undefined ? {} : { wakeAt: ending.wakeAt }),
-          })
-        }
-        const [ok] =
-          cancelling || ending.releaseMs === undefined
-            ? await tx.messages.archive([msg])
-            : await tx.messages.release([msg], ending.releaseMs)
-        if (!ok) throw new LeaseLostError(msg.id, 'settle')
-      })
-      return
-    } catch (e) {
-      // The status moved under us (a cancel between our read and our write): read it again.
-      if (InvalidStateTransitionError.is(e) && attempt < 3) continue
-      throw e
-    }
+  const finish = (cancelled: boolean) =>
+    store.transaction(async (tx) => {
+      if (cancelled) await tx.runs.transition(runId, { to: 'CANCELLED', lease: msg.lease })
+      else if (ending.to) {
+        await tx.runs.transition(runId, {
+          to: ending.to,
+          lease: msg.lease,
+          ...(ending.output === undefined ? {} : { output: ending.output }),
+          ...(ending.error === undefined ? {} : { error: ending.error }),
+          ...(ending.wakeAt === undefined ? {} : { wakeAt: ending.wakeAt }),
+        })
+      } else if ((await tx.runs.get(runId))?.status === 'CANCELLING') {
+        // no status change of our own (a step retry): a cancel that arrived meanwhile still wins
+        throw new InvalidStateTransitionError('run', 'CANCELLING', 'RUNNING', ['RUNNING'])
+      }
+      const [ok] =
+        cancelled || ending.releaseMs === undefined
+          ? await tx.messages.archive([msg])
+          : await tx.messages.release([msg], ending.releaseMs)
+      if (!ok) throw new LeaseLostError(msg.id, 'settle')
+    })
+  try {
+    await finish(false)
+  } catch (e) {
+    // A cancel landed after the last step boundary: it wins, the run ends CANCELLED now.
+    if (InvalidStateTransitionError.is(e) && e.from === 'CANCELLING') return finish(true)
+    throw e
   }
 }
 

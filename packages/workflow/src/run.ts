@@ -192,7 +192,16 @@ export class Run {
 
   /** Acquires a step; an ERROR step is retried when due, suspends until due, or fails for good. */
   async #acquire(key: string): Promise<StepRecord> {
-    const { step } = await this.store.steps.acquire(this.id, key, this.lease)
+    const { step, runStatus } = await this.store.steps.acquire(this.id, key, this.lease)
+    // Every step is a cancellation boundary; the acquire statement reports the run's status.
+    if (runStatus === 'CANCELLING') {
+      this.#record = await this.store.runs.transition(this.id, {
+        to: 'CANCELLED',
+        lease: this.lease,
+      })
+      throw new CancelledError(this.id)
+    }
+    if (runStatus === 'CANCELLED' || !step) throw new CancelledError(this.id)
     if (step.status !== 'ERROR') return step
     if (step.retryAt === null) {
       const e = step.error as { message?: string } | undefined
@@ -265,7 +274,6 @@ export class Run {
     options: StepOptions = {},
   ): Promise<T> {
     const key = this.#key(name)
-    await this.checkCancelled()
     await this.#ensureRunning()
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return step.output as T
@@ -299,7 +307,6 @@ export class Run {
   async sleep(name: string, ms: number): Promise<void> {
     validateInt('ms', ms, 0)
     const key = this.#key(name)
-    await this.checkCancelled()
     await this.#ensureRunning()
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') {

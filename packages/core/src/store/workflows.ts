@@ -62,16 +62,20 @@ export interface RunRepository {
 
 /** Result of {@link StepRepository.acquire}. */
 export interface AcquiredStep {
-  readonly step: StepRecord
+  /** The step; null when the run is CANCELLING or CANCELLED (then nothing was written). */
+  readonly step: StepRecord | null
   /** True when the row was created by this call. */
   readonly created: boolean
+  /** The run's status as seen by the same statement (so callers notice a cancel without a read). */
+  readonly runStatus: RunStatus
 }
 
 /** Memoised steps, keyed by `(runId, stepKey)`. */
 export interface StepRepository {
   /**
    * Upserts the step as RUNNING, keeping a SUCCESS step (and an ERROR step) unchanged; fenced by
-   * the run message's lease (`LeaseLostError`).
+   * the run message's lease (`LeaseLostError`). A run being cancelled gets no new step: `step` is
+   * null and `runStatus` says why.
    */
   acquire(runId: number, stepKey: string, lease: string | null): Promise<AcquiredStep>
   /** RUNNING → SUCCESS with `output`; fenced. False when the step is not RUNNING. */

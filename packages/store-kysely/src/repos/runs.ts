@@ -26,7 +26,7 @@ import type { Exec } from '../exec.js'
 import { num, type Row, toMessage, toRun } from '../row-mappers.js'
 import { pgInsertMessages } from '../sql/postgres-messages.js'
 import { sqliteInsertMessages } from '../sql/sqlite-messages.js'
-import { fenceRun } from './fence.js'
+import { explainFence, fenceCondition, fenceRun } from './fence.js'
 import { jsonText } from './json-value.js'
 import { prepareItems } from './message-input.js'
 
@@ -129,6 +129,9 @@ export class KyselyRunRepository implements RunRepository {
         : undefined
     const inputText = jsonText(input, this.#config)
     const { d } = this.#x
+    // The run usually exists (start() creates it with its message): one read, no write.
+    const existing = await this.getByMessage(message.id)
+    if (existing) return existing
     return this.#x.write1('runs.getOrCreateForMessage', async (db) => {
       await sql`insert into ${d.t('pgqrs_runs')} (workflow_id, message_id, status, input, created_at, updated_at)
         select w.id, ${message.id}, 'QUEUED', ${d.json(inputText)}, ${d.now()}, ${d.now()}
@@ -201,26 +204,40 @@ export class KyselyRunRepository implements RunRepository {
     // a paused run's pause note is not an error once it runs again
     if (to === 'RUNNING' && change.error === undefined) sets.push(sql`error = null`)
     if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
-    return this.#x.write('runs.transition', async (db) => {
-      const lease = change.lease ?? null
-      await fenceRun(db, d, id, lease)
-      const r = await sql<Row>`update ${d.t('pgqrs_runs')} set ${sql.join(sets)}
-        where id = ${id} and status in (${sql.join(from.length > 0 ? [...from] : ['-'])}) returning id`.execute(
-        db,
-      )
-      if (r.rows[0]) {
-        // result() waiters LISTEN for this; delivered at commit, folded with duplicates.
-        if (this.#channel && TERMINAL_RUN_STATUSES.includes(to)) {
-          await sql`select pg_notify(${this.#channel}, ${`run:${id}`})`.execute(db)
-        }
-        const run = await this.#select(sql`r.id = ${id}`).execute(db)
-        return toRun(run.rows[0]!)
-      }
+    const lease = change.lease ?? null
+    const allowed = sql.join(from.length > 0 ? [...from] : ['-'])
+    const refused = async (db: Db): Promise<never> => {
+      await explainFence(db, d, id, lease) // NotFoundError or LeaseLostError when that is why
       const cur = await sql<Row>`select status from ${d.t('pgqrs_runs')} where id = ${id}`.execute(
         db,
       )
-      if (!cur.rows[0]) throw new NotFoundError('run', id)
-      throw new InvalidStateTransitionError('run', String(cur.rows[0].status), to, from)
+      throw new InvalidStateTransitionError('run', String(cur.rows[0]?.status), to, from)
+    }
+    if (d.family === 'postgres') {
+      // One statement: guarded by status and fenced by the lease; result() waiters get a NOTIFY.
+      const notify =
+        this.#channel && TERMINAL_RUN_STATUSES.includes(to)
+          ? sql`select pg_notify(${this.#channel}, 'run:' || u.id) from u`
+          : sql`select 1 where false`
+      return this.#x.write1('runs.transition', async (db) => {
+        const r = await sql<Row>`with u as (
+            update ${d.t('pgqrs_runs')} r set ${sql.join(sets)}
+            where r.id = ${id} and r.status in (${allowed}) and ${fenceCondition(d, sql`r.id`, lease)}
+            returning ${runColumns(d.family, 'r', false)},
+              (select name from ${d.t('pgqrs_workflows')} w where w.id = r.workflow_id) as workflow_name
+          ), n as (${notify})
+          select u.*, (select count(*) from n) as notified from u`.execute(db)
+        if (r.rows[0]) return toRun(r.rows[0])
+        return refused(db)
+      })
+    }
+    return this.#x.write('runs.transition', async (db) => {
+      await fenceRun(db, d, id, lease)
+      const r = await sql<Row>`update ${d.t('pgqrs_runs')} set ${sql.join(sets)}
+        where id = ${id} and status in (${allowed}) returning id`.execute(db)
+      if (!r.rows[0]) return refused(db)
+      const run = await this.#select(sql`r.id = ${id}`).execute(db)
+      return toRun(run.rows[0]!)
     })
   }
 }

