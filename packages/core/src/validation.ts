@@ -23,12 +23,19 @@ export function validateName(
   name: unknown,
 ): string {
   if (kind === 'worker' || kind === 'step') {
-    if (typeof name !== 'string' || name.length < 1 || name.length > 255 || !name.trim()) {
+    if (
+      typeof name !== 'string' ||
+      name.length < 1 ||
+      name.length > 255 ||
+      !name.trim() ||
+      name.includes('\u0000') ||
+      !name.isWellFormed()
+    ) {
       throw new ValidationError(
         `${kind} name`,
         name,
-        '1-255 characters, not only white space',
-        `Invalid ${kind} name ${show(name)}: use 1-255 characters, not only white space`,
+        '1-255 characters of well-formed Unicode, no NUL, not only white space',
+        `Invalid ${kind} name ${show(name)}: use 1-255 characters of well-formed Unicode (no NUL, no lone surrogates), not only white space`,
       )
     }
     return name

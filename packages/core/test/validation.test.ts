@@ -325,3 +325,19 @@ describe('validateInt and validateDate', () => {
     }
   })
 })
+
+describe('worker and step names refuse what would not round-trip', () => {
+  it.each([
+    ['worker', 'w\u0000x'],
+    ['worker', 'w\uD800'],
+    ['step', 's\uDC00'],
+    ['step', 'a\u0000'],
+  ] as const)('%s name %j → ValidationError (no NUL, no lone surrogate)', (kind, name) => {
+    expect(() => validateName(kind, name)).toThrow(ValidationError)
+    expect(() => validateName(kind, name)).toThrow(/well-formed Unicode/)
+  })
+  it('accepts well-formed names with emoji and punctuation', () => {
+    expect(validateName('step', 'fetch 🎉 #2')).toBe('fetch 🎉 #2')
+    expect(validateName('worker', 'host:8080')).toBe('host:8080')
+  })
+})

@@ -65,6 +65,14 @@ export class PostgresStore extends KyselyStore {
         resolved.logger.warn('idle postgres connection failed', { error: err.message }),
       )
     }
+    // pg-pool drops its error listener while a client is checked out, and an 'error' event with no
+    // listener is an uncaught exception: a connection broken mid-query would kill the process
+    // instead of failing that query (which pgqrs reports as ConnectionError). Listen on every client.
+    p.on('connect', (client) => {
+      client.on('error', (err) =>
+        resolved.logger.warn('postgres connection failed', { error: err.message }),
+      )
+    })
     const owned = !pool
     super({
       db: new Kysely({ dialect: new PostgresDialect({ pool: p }) }),

@@ -7,7 +7,7 @@ import {
   PgqrsError,
   resolveConfig,
 } from '@pgqrs/core'
-import { KyselyStore } from '@pgqrs/store-kysely'
+import { isBusy, KyselyStore } from '@pgqrs/store-kysely'
 import { Kysely } from 'kysely'
 
 /** Options of {@link TursoStore}: a URL, or a libSQL client you keep and close yourself. */
@@ -156,11 +156,25 @@ class Connection {
 
   /** WAL, foreign keys, and `busy_timeout` 0 (a blocking wait would freeze the event loop). */
   async setup(): Promise<void> {
-    if (!this.#url.startsWith('file:') && this.owned) return
-    if (!this.owned) return
-    await this.current.executeMultiple(
-      'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON;',
-    )
+    if (!this.owned || !this.#url.startsWith('file:')) return
+    // Switching a new file to WAL takes an exclusive lock: processes opening it at the same moment
+    // get SQLITE_BUSY. Retry with async backoff on a fresh connection (a busy statement leaves
+    // libSQL's connection unusable), as writes do.
+    const deadline = Date.now() + 30_000
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.current.executeMultiple(
+          'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0; PRAGMA foreign_keys = ON;',
+        )
+        return
+      } catch (e) {
+        if (!isBusy(e) || Date.now() > deadline) throw e
+        this.reopen()
+        await new Promise((r) =>
+          setTimeout(r, Math.min(5 * 2 ** attempt, 250) * (0.5 + Math.random())),
+        )
+      }
+    }
   }
 
   close(): void {

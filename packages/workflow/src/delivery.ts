@@ -1,6 +1,7 @@
 import {
   InvalidStateTransitionError,
   LeaseLostError,
+  PgqrsError,
   type QueueMessage,
   type RunStatus,
   type Store,
@@ -13,6 +14,13 @@ import { Run } from './run.js'
 
 /** The body of a workflow as the engine calls it. */
 export type WorkflowBody = (run: Run, input: any) => unknown
+
+function isStoreFailure(e: unknown): boolean {
+  return (
+    PgqrsError.is(e) &&
+    (e.code === 'CONNECTION' || e.code === 'STORE' || e.code === 'SCHEMA_NOT_INSTALLED')
+  )
+}
 
 /** How a delivery ends: the run's new status (if any) and whether its message is archived or released. */
 interface Ending {
@@ -98,6 +106,10 @@ export async function executeDelivery(
     ending = { to: 'SUCCESS', output }
   } catch (e) {
     if (LeaseLostError.is(e)) throw e
+    // The engine's own bookkeeping failed (the database went away): this delivery failed, not the
+    // run. Re-throw so the message comes back (worker backoff) and the run resumes from its last
+    // completed step; only user errors end a run ERROR.
+    if (isStoreFailure(e)) throw e
     if (CancelledError.is(e))
       ending = {} // already CANCELLED: archive
     else if (e instanceof Suspend || PausedError.is(e)) {

@@ -61,8 +61,20 @@ export class KyselyRunRepository implements RunRepository {
   async start(workflow: string, input: unknown, options: StartRunOptions = {}) {
     validateName('workflow', workflow)
     const key = options.idempotencyKey ?? null
-    if (key !== null && (typeof key !== 'string' || key.length < 1 || key.length > 512)) {
-      throw new ValidationError('idempotencyKey', key, 'a string of 1-512 characters')
+    if (
+      key !== null &&
+      (typeof key !== 'string' ||
+        key.length < 1 ||
+        key.length > 512 ||
+        key.includes('\u0000') ||
+        !key.isWellFormed())
+    ) {
+      // a lone surrogate would be stored as U+FFFD and collide with another key
+      throw new ValidationError(
+        'idempotencyKey',
+        key,
+        'a string of 1-512 characters of well-formed Unicode without NUL',
+      )
     }
     const [item] = prepareItems(
       [
