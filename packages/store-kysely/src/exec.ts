@@ -129,8 +129,25 @@ export class StoreExec implements Exec {
 
   /** Runs `fn` in a write transaction of the caller's choosing (store.transaction). */
   async transaction<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    if (this.d.family === 'postgres') return this.#db.transaction().execute(fn)
-    return this.#mutex.run(() => this.#sqliteWrite('transaction', fn, false))
+    // Errors thrown by `fn` (the caller's code, or pgqrs repositories, which translate their own)
+    // pass through unchanged; errors of BEGIN, COMMIT or the connection itself are translated, so
+    // a broken connection is a typed pgqrs error and never a raw driver error.
+    const thrown = new Set<unknown>()
+    const body = async (db: Db) => {
+      try {
+        return await fn(db)
+      } catch (e) {
+        thrown.add(e)
+        throw e
+      }
+    }
+    try {
+      if (this.d.family === 'postgres') return await this.#db.transaction().execute(body)
+      return await this.#mutex.run(() => this.#sqliteWrite('transaction', body, false))
+    } catch (e) {
+      if (thrown.has(e)) throw e
+      return this.translate(e, 'transaction')
+    }
   }
 
   async #sqliteWrite<T>(op: string, fn: (db: Db) => Promise<T>, translate = true): Promise<T> {
