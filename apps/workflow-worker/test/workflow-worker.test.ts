@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import * as pgqrs from 'pgqrs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { onboardingWorkflow } from '../src/onboarding-workflow.ts'
-import { eventually, startApp, tempSqlite } from './app-process.ts'
+import { eventually, startApp, tempSqlite } from '../../test-support/app-process.ts'
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const START = fileURLToPath(new URL('../src/start.ts', import.meta.url))
