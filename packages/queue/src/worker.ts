@@ -9,7 +9,6 @@ import {
   type WorkerRecord,
   withScope,
 } from '@pgqrs/core'
-import { Batcher } from './batcher.js'
 import { Consumer } from './consumer.js'
 import { processIdentity, registerNamed } from './identity.js'
 import { onLocalEnqueue } from './wakeups.js'
@@ -88,7 +87,15 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #paused = false
   #ticks = 0
   #stopping: Promise<void> | null = null
-  #archiver: Batcher<QueueMessage<T>, boolean> | null = null
+  /** Finished messages waiting to be archived: by the loop's next claim, or on the next turn. */
+  #toArchive: {
+    msg: QueueMessage<T>
+    resolve: (ok: boolean) => void
+    reject: (e: unknown) => void
+  }[] = []
+  #archiveScheduled = false
+  /** Handlers running now (in-flight entries whose handler has not returned yet). */
+  #handling = 0
   #starting: Promise<void> | null = null
   readonly #log
 
@@ -143,8 +150,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         : await this.#anonymous()
       this.#record = await this.store.workers.transition(this.#record.id, 'polling')
       this.#consumer = new Consumer<T>(this.store, this.queue, this.#record.id, this.config.backoff)
-      const consumer = this.#consumer
-      this.#archiver = new Batcher((msgs) => consumer.archiveMany(msgs), this.config.batchSize)
       this.#unlisten = onLocalEnqueue(this.store, this.queue, () => this.nudge())
       await this.#listen()
     } catch (e) {
@@ -205,17 +210,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   async #run(): Promise<void> {
     let errors = 0
     while (this.#state === 'running') {
-      const free = this.config.concurrency - this.#inFlight.size
+      const free = this.config.concurrency - this.#handling
       if (free <= 0 || this.#paused) {
         await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
         continue
       }
       let batch: QueueMessage<T>[]
       try {
-        batch = await this.#consumer!.dequeue({
-          batchSize: Math.min(this.config.batchSize, free),
-          leaseMs: this.config.leaseMs,
-        })
+        batch = await this.#claim(Math.min(this.config.batchSize, free))
         errors = 0
       } catch (e) {
         errors++
@@ -241,6 +243,54 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       for (const msg of batch) this.#handle(msg)
     }
+  }
+
+  /**
+   * Claims up to `n` messages. Finished messages waiting to be archived go along in the same round
+   * trip and commit (`archiveAndDequeue`), so a busy worker pays one statement per batch, not two.
+   */
+  async #claim(n: number): Promise<QueueMessage<T>[]> {
+    const settling = this.#toArchive
+    if (settling.length === 0) {
+      return this.#consumer!.dequeue({ batchSize: n, leaseMs: this.config.leaseMs })
+    }
+    this.#toArchive = []
+    let got: { archived: boolean[]; messages: QueueMessage[] }
+    try {
+      got = await this.store.messages.archiveAndDequeue(
+        settling.map((p) => p.msg),
+        this.queue,
+        { batchSize: n, leaseMs: this.config.leaseMs, consumerId: this.#record!.id },
+      )
+    } catch (e) {
+      for (const p of settling) p.reject(e)
+      throw e
+    }
+    for (const [i, p] of settling.entries()) p.resolve(got.archived[i] ?? false)
+    return got.messages as QueueMessage<T>[]
+  }
+
+  /** Archives `msg` with the loop's next claim, or on its own on the next turn when none comes first. */
+  #archive(msg: QueueMessage<T>): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#toArchive.push({ msg, resolve, reject })
+      if (this.#archiveScheduled) return
+      this.#archiveScheduled = true
+      setImmediate(() => {
+        this.#archiveScheduled = false
+        const batch = this.#toArchive
+        if (batch.length === 0) return // the loop took them with its claim
+        this.#toArchive = []
+        this.#consumer!.archiveMany(batch.map((p) => p.msg)).then(
+          (oks) => {
+            for (const [i, p] of batch.entries()) p.resolve(oks[i] ?? false)
+          },
+          (e) => {
+            for (const p of batch) p.reject(e)
+          },
+        )
+      })
+    })
   }
 
   #handle(msg: QueueMessage<T>): void {
@@ -286,11 +336,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       let failure: unknown = null
       let ok = false
       let settled = false
+      this.#handling++
       try {
         settled = (await this.#handler(msg, ctx)) === SETTLED
         ok = true
       } catch (e) {
         failure = e
+      } finally {
+        this.#handling--
       }
       clearInterval(renew)
       if (entry.abandoned || lost) return // released by stop(), or taken over: the new holder settles it
@@ -299,7 +352,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         return
       }
       if (ok) {
-        if (await this.#archiver!.add(msg)) this.emit('message:done', msg)
+        const archived = this.#archive(msg)
+        this.nudge() // a free slot: the loop's next claim carries this archive
+        if (await archived) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
         return
       }

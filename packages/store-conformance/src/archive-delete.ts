@@ -90,6 +90,46 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       expect(await fx.store.messages.archive([current])).toEqual([true])
     })
 
+    it('archiveAndDequeue archives with current leases, then claims the next batch, in one call', async () => {
+      const queue = await freshQueue(fx.store, 'arch-deq')
+      await enqueuePayloads(fx.store, queue, [1, 2, 3, 4, 5])
+      const first = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
+      expect(first.map((m) => m.payload)).toEqual([1, 2])
+      const stale = { id: first[1]!.id, lease: first[0]!.lease }
+      const got = await fx.store.messages.archiveAndDequeue([first[0]!, stale], queue, {
+        batchSize: 2,
+        leaseMs: 30_000,
+      })
+      expect(got.archived).toEqual([true, false])
+      expect(got.messages.map((m) => m.payload)).toEqual([3, 4])
+      expect(got.messages.every((m) => m.lease !== null && m.attempts === 1)).toBe(true)
+      expect((await fx.store.messages.get(first[0]!.id))?.archivedAt).toBeInstanceOf(Date)
+      expect((await fx.store.messages.get(first[1]!.id))?.archivedAt).toBeNull()
+      // nothing left to claim: the archive still stands
+      const rest = await fx.store.messages.archiveAndDequeue([first[1]!, ...got.messages], queue, {
+        batchSize: 10,
+        leaseMs: 30_000,
+      })
+      expect(rest.archived).toEqual([true, true, true])
+      expect(rest.messages.map((m) => m.payload)).toEqual([5])
+      expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 4, leased: 1 })
+      const none = await fx.store.messages.archiveAndDequeue([], queue, {
+        batchSize: 1,
+        leaseMs: 1_000,
+      })
+      expect(none).toEqual({ archived: [], messages: [] })
+      await expect(
+        fx.store.messages.archiveAndDequeue(rest.messages, 'no_such_queue_here', {
+          batchSize: 1,
+          leaseMs: 1_000,
+        }),
+      ).rejects.toMatchObject({ code: 'QUEUE_NOT_FOUND' })
+      await expect(
+        fx.store.messages.archiveAndDequeue(rest.messages, queue, { batchSize: 0, leaseMs: 1_000 }),
+      ).rejects.toMatchObject({ code: 'VALIDATION' })
+      expect((await fx.store.messages.get(rest.messages[0]!.id))?.archivedAt).toBeNull()
+    })
+
     it('a stale holder cannot delete; the message stays leased by the new holder', async () => {
       const queue = await freshQueue(fx.store, 'del-stale')
       const { stale, current } = await takeOver(fx.store, queue)

@@ -94,6 +94,54 @@ function instrument(store: Store): void {
     }
     return got
   }
+  // The worker's claim that also archives its finished messages: reported as both, in that order.
+  const archiveAndDequeue = messages.archiveAndDequeue!
+  messages.archiveAndDequeue = async (refs: any[], queue: string, options: { leaseMs: number }) => {
+    const list = refs as { id: number; lease?: string | null; payload?: { slow?: boolean } }[]
+    if (list.length > 0) {
+      await phase('archive', { id: list[0]?.id })
+      await gate(
+        'archive',
+        list.some((m) => m.payload?.slow === true),
+        { id: list[0]?.id },
+      )
+    }
+    await phase('dequeue')
+    await gate('dequeue', false, {})
+    let got: { archived: boolean[]; messages: QueueMessage[] }
+    try {
+      got = (await archiveAndDequeue(refs, queue, options)) as typeof got
+    } catch (e) {
+      if (list.length > 0) {
+        await send({
+          t: 'settle-error',
+          at: Date.now(),
+          op: 'archive',
+          ids: list.map((r) => r.id),
+          error: errorInfo(e),
+        })
+      }
+      throw e
+    }
+    if (list.length > 0) {
+      await send({
+        t: 'settled',
+        at: Date.now(),
+        op: 'archive',
+        results: list.map((m, i) => [m.id, m.lease ?? null, got.archived[i] === true]),
+      })
+    }
+    if (got.messages.length > 0) {
+      const grants: LeaseGrant[] = got.messages.map((m) => [
+        m.id,
+        m.lease ?? '',
+        m.visibleAt.getTime() - options.leaseMs,
+        m.visibleAt.getTime(),
+      ])
+      await send({ t: 'leased', at: Date.now(), grants })
+    }
+    return got
+  }
   for (const op of ['archive', 'release', 'delete', 'fail']) {
     const orig = messages[op]!
     messages[op] = async (refs: any, ...rest: unknown[]) => {

@@ -57,6 +57,17 @@ export interface MessageRepository {
    * with no attempts left becomes dead instead of being delivered. Never waits to fill the batch.
    */
   dequeue(queue: string, options: DequeueOptions): Promise<QueueMessage[]>
+  /**
+   * {@link MessageRepository.archive} of `refs`, then {@link MessageRepository.dequeue} of `queue`,
+   * committed together: a worker settles its finished messages and claims its next batch in one
+   * round trip. The archive happens first and stands even when nothing is claimed. Throws
+   * `QueueNotFoundError` when the queue is missing (nothing archived then).
+   */
+  archiveAndDequeue(
+    refs: readonly LeaseRef[],
+    queue: string,
+    options: DequeueOptions,
+  ): Promise<{ archived: boolean[]; messages: QueueMessage[] }>
   /** Moves each message to the archive (`archivedAt` set); true per message whose lease was current. */
   archive(refs: readonly LeaseRef[]): Promise<boolean[]>
   /** Deletes each message for good; true per message whose lease was current. */

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../dialect.js'
 import { claimFunction } from './postgres-0002-claim.js'
+import { archiveDequeueFunction } from './postgres-0003-archive-dequeue.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -116,4 +117,8 @@ const init: PgqrsMigration = {
 }
 
 /** Postgres migrations, oldest first. Never edit a released one; add a new one. */
-export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [init, claimFunction]
+export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
+  init,
+  claimFunction,
+  archiveDequeueFunction,
+]

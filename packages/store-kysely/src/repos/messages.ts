@@ -17,7 +17,13 @@ import { MOVED_COLUMNS, messageColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { num, type Row, toMessage } from '../row-mappers.js'
-import { pgDelete, pgDequeue, pgInsertMessages, pgMoveToArchive } from '../sql/postgres-messages.js'
+import {
+  pgArchiveDequeue,
+  pgDelete,
+  pgDequeue,
+  pgInsertMessages,
+  pgMoveToArchive,
+} from '../sql/postgres-messages.js'
 import {
   sqliteDelete,
   sqliteDequeue,
@@ -128,6 +134,35 @@ export class KyselyMessageRepository implements MessageRepository {
     )
     if (got.length === 0) await this.#x.read('messages.dequeue', (db) => this.#queueId(db, queue))
     return got
+  }
+
+  async archiveAndDequeue(
+    refs: readonly LeaseRef[],
+    queue: string,
+    options: DequeueOptions,
+  ): Promise<{ archived: boolean[]; messages: QueueMessage[] }> {
+    validateName('queue', queue)
+    const { batchSize, leaseMs, consumerId } = checkDequeue(options)
+    const u = usableRefs(refs, this.#x.d.family)
+    const { d } = this.#x
+    if (!this.#pg) {
+      return this.#x.write('messages.archiveAndDequeue', async (db) => {
+        const queueId = await this.#queueId(db, queue)
+        const done =
+          u.ids.length === 0 ? new Set<number>() : await sqliteMoveToArchive(db, d, u.ids, u.leases)
+        const messages = await sqliteDequeue(db, d, queueId, queue, batchSize, leaseMs, consumerId)
+        return { archived: positional(refs.length, u, done), messages }
+      })
+    }
+    const got = await this.#x.write1('messages.archiveAndDequeue', (db) =>
+      pgArchiveDequeue(db, d, u.ids, u.leases, queue, batchSize, leaseMs, consumerId).catch(
+        (e: unknown) => {
+          if ((e as { code?: unknown }).code === 'P0002') throw new QueueNotFoundError(queue)
+          throw e
+        },
+      ),
+    )
+    return { archived: positional(refs.length, u, got.archived), messages: got.messages }
   }
 
   async archive(refs: readonly LeaseRef[]): Promise<boolean[]> {

@@ -78,6 +78,33 @@ export async function pgDequeue(
   return r.rows.map((row) => toMessage(row, queue))
 }
 
+/**
+ * Archives the finished messages whose lease is current, then claims the next batch, in ONE round
+ * trip to `pgqrs_archive_dequeue` (migration 0003) and one commit. Returns the archived ids and the
+ * claimed messages in claim order.
+ */
+export async function pgArchiveDequeue(
+  db: Db,
+  d: SqlDialect,
+  ids: number[],
+  leases: string[],
+  queue: string,
+  batchSize: number,
+  leaseMs: number,
+  consumerId: number | null,
+): Promise<{ archived: Set<number>; messages: QueueMessage[] }> {
+  const r = await sql<Row>`select f.archived, ${messageColumns('postgres', '(f.m)')}
+    from ${d.t('pgqrs_archive_dequeue')}(${ids}::bigint[], ${leases}::uuid[], ${queue},
+      ${batchSize}::int, ${leaseMs}::double precision, ${consumerId}::bigint) f`.execute(db)
+  const archived = new Set<number>()
+  const messages: QueueMessage[] = []
+  for (const row of r.rows) {
+    if (row.archived !== null) archived.add(num(row.archived))
+    else messages.push(toMessage(row, queue))
+  }
+  return { archived, messages }
+}
+
 /** Moves the messages whose lease is current to the archive, in one statement; returns their ids. */
 export async function pgMoveToArchive(
   db: Db,
