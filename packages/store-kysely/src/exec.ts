@@ -1,3 +1,4 @@
+import { noteStoreWrite } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Db, SqlDialect } from './dialect.js'
 import { Mutex } from './mutex.js'
@@ -112,11 +113,15 @@ export class StoreExec implements Exec {
   }
 
   write1<T>(op: string, fn: (db: Db) => Promise<T>): Promise<T> {
-    if (this.d.family === 'postgres') return this.read(op, fn)
+    if (this.d.family === 'postgres') {
+      noteStoreWrite()
+      return this.read(op, fn)
+    }
     return this.write(op, fn)
   }
 
   async write<T>(op: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    noteStoreWrite()
     if (this.d.family === 'postgres') {
       try {
         return await this.#db.transaction().execute(fn)
@@ -210,10 +215,12 @@ export class TxExec implements Exec {
   }
 
   write1<T>(op: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    noteStoreWrite()
     return this.read(op, fn)
   }
 
   write<T>(op: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    noteStoreWrite()
     return this.read(op, fn)
   }
 }

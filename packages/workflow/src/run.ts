@@ -1,10 +1,12 @@
 import {
+  type AcquiredStep,
   LeaseLostError,
   type QueueMessage,
   type RunRecord,
   type RunStatus,
   type StepRecord,
   type Store,
+  storeWriteCount,
   TERMINAL_RUN_STATUSES,
   validateInt,
   validateName,
@@ -44,6 +46,9 @@ export interface StepGuard<T = unknown> {
 
 const now = () => Date.now()
 
+/** A step on the fast path that runs longer than this is stored as RUNNING while it runs. */
+const RUNNING_MARK_MS = 100
+
 /**
  * One delivery of a workflow run: the handle your workflow code gets as `ctx` (or `run`). Every
  * write is fenced by the lease of the run's message, so a worker that lost its lease can neither
@@ -59,6 +64,20 @@ export class Run {
   readonly #occurrences = new Map<string, number>()
   /** This delivery began after a sleep or pause ended: the first unfinished wait is over. */
   #resumed: boolean
+  /**
+   * The run was QUEUED when this delivery opened it, so no step of it is stored (runs never go back
+   * to QUEUED, and every step write follows a start): a step needs no acquire, its result is
+   * recorded in one statement ({@link StepRepository.record}), which also reports a cancel.
+   */
+  #fresh: boolean
+  /**
+   * The run's status as seen by this delivery's last write, while that observation is current:
+   * from the write's result until the process next leaves the microtask queue (any awaited I/O or
+   * timer). Back-to-back steps thus need no status read at their boundary; after a pause they read.
+   */
+  #seen: RunStatus | null = null
+  #observations = 0
+  #seenWrites = 0
 
   /** @internal use {@link Run.open} or `run().message(m).store(s).execute()` */
   constructor(
@@ -73,6 +92,7 @@ export class Run {
     this.#record = record
     this.#policy = resolveRetry(policy)
     this.#resumed = record.status === 'SLEEPING' || record.status === 'PAUSED'
+    this.#fresh = record.status === 'QUEUED'
   }
 
   /** Gets or creates the run of a delivered workflow message. */
@@ -109,7 +129,31 @@ export class Run {
   /** Moves the run to RUNNING (QUEUED, PAUSED, SLEEPING or RUNNING before). */
   async start(): Promise<RunRecord> {
     this.#record = await this.store.runs.transition(this.id, { to: 'RUNNING', lease: this.lease })
+    this.#observe(this.#record.status)
     return this.#record
+  }
+
+  /**
+   * The run status seen by this delivery's last write, if that observation is still current: no
+   * I/O or timer was awaited since, and no store write started in this process since (a write
+   * through a synchronous driver, such as an in-process `cancelRun` on SQLite, runs in microtasks).
+   */
+  #current(): RunStatus | null {
+    return this.#seenWrites === storeWriteCount() ? this.#seen : null
+  }
+
+  /**
+   * Keeps `status` as the current observation until the microtask queue drains: a `nextTick`
+   * callback runs only after every promise continuation queued so far (and those they queue), so
+   * it clears the observation exactly when the process turns to I/O or timers.
+   */
+  #observe(status: RunStatus): void {
+    this.#seen = status
+    this.#seenWrites = storeWriteCount()
+    const generation = ++this.#observations
+    process.nextTick(() => {
+      if (this.#observations === generation) this.#seen = null
+    })
   }
 
   async #ensureRunning(): Promise<void> {
@@ -275,6 +319,9 @@ export class Run {
   ): Promise<T> {
     const key = this.#key(name)
     await this.#ensureRunning()
+    if (this.#fresh && !options.transactional && this.#current() === 'RUNNING') {
+      return this.#freshStep(key, fn, options)
+    }
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return step.output as T
     const policy = resolveRetry(options.retry, this.#policy)
@@ -301,6 +348,71 @@ export class Run {
   }
 
   /**
+   * Records the result of a step run without acquire. False when a row for the key turned up
+   * after all (an operator's concurrent `Run` with no lease): the caller then takes the general path.
+   */
+  async #freshRecord(key: string, output: unknown, startedAt: number): Promise<boolean> {
+    const r = await this.store.steps.record(
+      this.id,
+      key,
+      output,
+      this.lease,
+      Math.max(0, now() - startedAt),
+    )
+    this.#observe(r.runStatus)
+    return r.written
+  }
+
+  /**
+   * `step()` on a run's first delivery right after a write that saw the run RUNNING (that write was
+   * the step boundary): `fn`, then one write. A step still running after {@link RUNNING_MARK_MS}
+   * is stored as RUNNING meanwhile (a plain acquire), so long steps show in `admin.steps()` and
+   * crash recovery reports them. A failure takes the general path (acquire, then the retry policy).
+   */
+  async #freshStep<T>(
+    key: string,
+    fn: (tx?: any) => T | Promise<T>,
+    options: StepOptions,
+  ): Promise<T> {
+    const startedAt = now()
+    let marking: Promise<AcquiredStep> | null = null
+    const timer = setTimeout(() => {
+      marking = this.store.steps.acquire(this.id, key, this.lease)
+      marking.catch(() => {}) // awaited below
+    }, RUNNING_MARK_MS)
+    let output: T
+    try {
+      output = await fn()
+    } catch (error) {
+      clearTimeout(timer)
+      const step = marking ? (await (marking as Promise<AcquiredStep>)).step : null
+      const acquired = step ?? (await this.#acquire(key))
+      if (acquired.status === 'SUCCESS') return acquired.output as T
+      const policy = resolveRetry(options.retry, this.#policy)
+      return this.#recordFailure(key, acquired, error, policy, true) as never
+    }
+    clearTimeout(timer)
+    if (marking) {
+      // Marked RUNNING meanwhile (or not, when a cancel came: then the step is simply recorded).
+      const { step } = await (marking as Promise<AcquiredStep>)
+      if (step?.status === 'SUCCESS') return step.output as T
+      if (step) {
+        if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
+          throw new LeaseLostError(this.message.id, `complete step ${key}`)
+        }
+        return output
+      }
+    }
+    if (await this.#freshRecord(key, output, startedAt)) return output
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') return step.output as T
+    if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
+      throw new LeaseLostError(this.message.id, `complete step ${key}`)
+    }
+    return output
+  }
+
+  /**
    * A durable sleep: the run becomes SLEEPING and its message comes back after `ms`; no process is
    * held, and a restart does not shorten or lengthen it. `admin.resumeRun(id)` wakes it early.
    */
@@ -308,6 +420,13 @@ export class Run {
     validateInt('ms', ms, 0)
     const key = this.#key(name)
     await this.#ensureRunning()
+    if (this.#fresh && this.#current() === 'RUNNING') {
+      const wakeAt = now() + ms
+      if (await this.#freshRecord(key, { wakeAt }, now())) {
+        if (ms === 0) return
+        throw new Suspend(wakeAt, 'SLEEPING')
+      }
+    }
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') {
       const wakeAt = Number((step.output as { wakeAt?: number } | undefined)?.wakeAt ?? 0)

@@ -81,6 +81,21 @@ export interface StepRepository {
   /** RUNNING → SUCCESS with `output`; fenced. False when the step is not RUNNING. */
   complete(runId: number, stepKey: string, output: unknown, lease: string | null): Promise<boolean>
   /**
+   * Records a step that ran without {@link StepRepository.acquire} as SUCCESS in one statement
+   * (the workflow engine's path for a run's first delivery, which has no stored steps yet): the row
+   * is inserted with `startedAt` `elapsedMs` before now; fenced like every step write
+   * (`LeaseLostError`). `written` is false, and nothing changes, when a row for the key exists
+   * already. `runStatus` is the run's status as seen by the same statement, so the caller notices a
+   * cancel at this step boundary without another read.
+   */
+  record(
+    runId: number,
+    stepKey: string,
+    output: unknown,
+    lease: string | null,
+    elapsedMs?: number,
+  ): Promise<{ readonly written: boolean; readonly runStatus: RunStatus }>
+  /**
    * RUNNING → ERROR with `error`; `retryAt` null means no retry. `retryCount` + 1. Fenced.
    * False when the step is not RUNNING.
    */

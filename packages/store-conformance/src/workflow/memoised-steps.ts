@@ -13,6 +13,38 @@ export function memoisedStepTests(harness: StoreHarness): void {
     const fx = useStore(harness)
     const track = runnerTracker()
 
+    it('a long step shows RUNNING while it runs; every step ends SUCCESS with its start and end times', async () => {
+      const store = fx.store
+      let seenWhileRunning: string | undefined
+      const wf = defineWorkflow({
+        name: uniqueName('visible'),
+        async run(ctx) {
+          const a = await ctx.step('quick', () => 1)
+          const b = await ctx.step('long', async () => {
+            await new Promise((r) => setTimeout(r, 400))
+            seenWhileRunning = (await store.steps.get(ctx.id, 'long'))?.status
+            return 2
+          })
+          return a + b
+        },
+      })
+      const h = await wf.start(store, {})
+      await track(workflowWorker(store, [wf], FAST)).start()
+      expect(await h.result({ timeoutMs: 10_000 })).toBe(3)
+      expect(seenWhileRunning).toBe('RUNNING')
+      const steps = await store.steps.list(h.id)
+      expect(steps.map((s) => [s.stepKey, s.status, s.output])).toEqual([
+        ['quick', 'SUCCESS', 1],
+        ['long', 'SUCCESS', 2],
+      ])
+      for (const s of steps) {
+        expect(s.startedAt).toBeInstanceOf(Date)
+        expect(s.completedAt!.getTime()).toBeGreaterThanOrEqual(s.startedAt!.getTime())
+      }
+      const long = steps[1]!
+      expect(long.completedAt!.getTime() - long.startedAt!.getTime()).toBeGreaterThanOrEqual(250)
+    })
+
     it('a loop of 5 steps named fetch stores fetch, fetch#2 … fetch#5; the replay after a pause returns them in order without calling them again', async () => {
       const store = fx.store
       const calls: number[] = []

@@ -2,7 +2,6 @@ import {
   ConflictError,
   InvalidStateTransitionError,
   type ListRunsOptions,
-  NotFoundError,
   type QueueMessage,
   RUN_STATUSES,
   RUN_TRANSITIONS,

@@ -154,6 +154,47 @@ export class KyselyStepRepository implements StepRepository {
     )
   }
 
+  async record(
+    runId: number,
+    stepKey: string,
+    output: unknown,
+    lease: string | null,
+    elapsedMs = 0,
+  ): Promise<{ written: boolean; runStatus: RunStatus }> {
+    this.#check(runId, stepKey)
+    validateInt('elapsedMs', elapsedMs, 0)
+    const { d } = this.#x
+    const text = jsonText(output, this.#config)
+    const started = d.nowPlus(-elapsedMs)
+    if (this.#pg) {
+      return this.#x.write1('steps.record', async (db) => {
+        const r =
+          await sql<Row>`insert into ${d.t('pgqrs_steps')} as s (run_id, step_key, status, output, created_at, started_at, completed_at)
+          select ${runId}, ${stepKey}, 'SUCCESS', ${d.json(text)}, ${started}, ${started}, now()
+          where ${fenceCondition(d, sql`${runId}`, lease)}
+          on conflict (run_id, step_key) do nothing
+          returning (select status from ${d.t('pgqrs_runs')} where id = ${runId}) as run_status`.execute(
+            db,
+          )
+        if (r.rows[0])
+          return { written: true, runStatus: String(r.rows[0].run_status) as RunStatus }
+        await explainFence(db, d, runId, lease) // throws when the fence is why
+        return { written: false, runStatus: await this.#runStatus(db, runId) }
+      })
+    }
+    return this.#x.write('steps.record', async (db) => {
+      await fenceRun(db, d, runId, lease)
+      const r =
+        await sql`insert into ${d.t('pgqrs_steps')} (run_id, step_key, status, output, created_at, started_at, completed_at)
+        values (${runId}, ${stepKey}, 'SUCCESS', ${d.json(text)}, ${started}, ${started}, ${d.now()})
+        on conflict (run_id, step_key) do nothing`.execute(db)
+      return {
+        written: Number(r.numAffectedRows ?? 0n) > 0,
+        runStatus: await this.#runStatus(db, runId),
+      }
+    })
+  }
+
   fail(
     runId: number,
     stepKey: string,

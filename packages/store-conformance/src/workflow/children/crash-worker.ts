@@ -49,6 +49,11 @@ function body(args: CrashChildArgs, store: Store) {
       return ctx.step('three', async () => {
         if (args.crash) {
           log(input, 'crash')
+          // A step that runs a while is stored as RUNNING meanwhile: die once it shows.
+          for (let i = 0; i < 500; i++) {
+            if ((await store.steps.get(ctx.id, 'three'))?.status === 'RUNNING') break
+            await new Promise((r) => setTimeout(r, 20))
+          }
           await die()
         }
         log(input, 'three')
