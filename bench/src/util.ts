@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -59,4 +59,32 @@ export function chunks(count: number, size: number, from = 0): [number, number][
   const out: [number, number][] = []
   for (let s = 0; s < count; s += size) out.push([from + s, Math.min(size, count - s)])
   return out
+}
+
+/**
+ * CPU time (user + system, ms) used so far by every `postgres` process of this machine, from
+ * /proc; null when there is none to read (not Linux, or the server is remote). Drains report the
+ * difference per message, to show where a system's cost lands: client or database.
+ */
+export function postgresCpuMs(): number | null {
+  let ticks = 0
+  let seen = false
+  let pids: string[]
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
+  } catch {
+    return null
+  }
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12]) // utime, stime (fields 14 and 15)
+      seen = true
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return seen ? ticks * 10 : null // USER_HZ is 100 on Linux
 }
