@@ -68,6 +68,18 @@ function gateAll(repo: object, name: string): void {
   }
 }
 
+/** Reports granted leases; awaited, so the parent knows every lease before a handler runs under it. */
+async function reportLeases(got: readonly QueueMessage[], leaseMs: number): Promise<void> {
+  if (got.length === 0) return
+  const grants: LeaseGrant[] = got.map((m) => [
+    m.id,
+    m.lease ?? '',
+    m.visibleAt.getTime() - leaseMs,
+    m.visibleAt.getTime(),
+  ])
+  await send({ t: 'leased', at: Date.now(), grants })
+}
+
 /**
  * Wraps the store's repositories: every claim, settle and step write is reported first (phase),
  * leases are reported as soon as they are granted, settle errors are reported, and every call
@@ -82,16 +94,7 @@ function instrument(store: Store): void {
     await phase('dequeue')
     await gate('dequeue', false, {})
     const got = (await dequeue(queue, options)) as QueueMessage[]
-    if (got.length > 0) {
-      const grants: LeaseGrant[] = got.map((m) => [
-        m.id,
-        m.lease ?? '',
-        m.visibleAt.getTime() - options.leaseMs,
-        m.visibleAt.getTime(),
-      ])
-      // Awaited: the parent knows every lease before any handler runs under it.
-      await send({ t: 'leased', at: Date.now(), grants })
-    }
+    await reportLeases(got, options.leaseMs)
     return got
   }
   // The worker's claim that also archives its finished messages: reported as both, in that order.
@@ -131,15 +134,7 @@ function instrument(store: Store): void {
         results: list.map((m, i) => [m.id, m.lease ?? null, got.archived[i] === true]),
       })
     }
-    if (got.messages.length > 0) {
-      const grants: LeaseGrant[] = got.messages.map((m) => [
-        m.id,
-        m.lease ?? '',
-        m.visibleAt.getTime() - options.leaseMs,
-        m.visibleAt.getTime(),
-      ])
-      await send({ t: 'leased', at: Date.now(), grants })
-    }
+    await reportLeases(got.messages, options.leaseMs)
     return got
   }
   for (const op of ['archive', 'release', 'delete', 'fail']) {
