@@ -22,7 +22,8 @@ export type Backend = 'postgres' | 'sqlite' | 'turso'
  */
 export interface Subject {
   readonly system: SystemName
-  readonly mode: 'loop' | 'worker'
+  /** `worker-delete`: a pgqrs worker with `onSuccess: 'delete'`. */
+  readonly mode: 'loop' | 'worker' | 'worker-delete'
   readonly backend: Backend
   /** Shown in tables and the chart. */
   readonly label: string

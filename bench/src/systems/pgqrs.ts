@@ -14,7 +14,8 @@ export const configuration = [
   '`PostgresStore({ connectionString, schema })`: pool of 10 (the default; its LISTEN connection is taken from it); `SqliteStore({ path })` (WAL) and `TursoStore({ url: "file:…" })` for the embedded rows; everything else default (lease 30 s, `pollIntervalMs` 1 000, payload validation on)',
   'fill: `producer.enqueueMany()` in chunks of 2 000 (one statement each)',
   '**pgqrs (loop)**: per consumer `consumer.dequeue({ batchSize })`, then `consumer.archiveMany(batch)` (one statement each); an empty dequeue waits 5 ms',
-  '**pgqrs (worker)**: per consumer one `worker(store, queue, handler, { concurrency: batch, batchSize: batch })`, so total concurrency = batch × consumers; finished messages are archived in batches by the worker',
+  '**pgqrs (worker)**: per consumer one `worker(store, queue, handler, { concurrency: batch, batchSize: batch })`, so total concurrency = batch × consumers; the worker archives finished messages with its next claim (`settleAndDequeue`: one statement and one commit per batch)',
+  "**pgqrs (worker, delete)**: the same with `onSuccess: 'delete'`: handled messages are deleted instead of archived, as graphile-worker and pg-boss (with its default retention aside) treat completed jobs; the archive is pgqrs's default, so the plain worker row is the headline",
   'producer (b, c): a second store instance (its own pool), so wake-ups come through LISTEN/NOTIFY, not the in-process nudge',
 ]
 
@@ -86,9 +87,9 @@ class PgqrsSystem implements QueueSystem {
 
   async consume(options: ConsumeOptions): Promise<Running> {
     const store = await this.#main()
-    return this.#subject.mode === 'worker'
-      ? startWorkers(store, this.#target.queue, options)
-      : startLoops(store, this.#target.queue, options)
+    if (this.#subject.mode === 'loop') return startLoops(store, this.#target.queue, options)
+    const onSuccess = this.#subject.mode === 'worker-delete' ? 'delete' : 'archive'
+    return startWorkers(store, this.#target.queue, options, onSuccess)
   }
 
   async remaining(): Promise<number> {
@@ -102,7 +103,12 @@ class PgqrsSystem implements QueueSystem {
   }
 }
 
-async function startWorkers(store: Store, queue: string, o: ConsumeOptions): Promise<Running> {
+async function startWorkers(
+  store: Store,
+  queue: string,
+  o: ConsumeOptions,
+  onSuccess: 'archive' | 'delete',
+): Promise<Running> {
   const workers: Worker<Payload>[] = []
   for (let c = 0; c < o.consumers; c++) {
     const w = worker<Payload>(
@@ -111,7 +117,7 @@ async function startWorkers(store: Store, queue: string, o: ConsumeOptions): Pro
       (msg) => {
         o.onMessage(msg.payload)
       },
-      { concurrency: o.batch, batchSize: o.batch },
+      { concurrency: o.batch, batchSize: o.batch, onSuccess },
     )
     w.on('error', (e) => console.error(`pgqrs worker error: ${e.message}`))
     workers.push(w)

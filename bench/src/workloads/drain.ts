@@ -83,7 +83,13 @@ export const drain: Workload = {
           key: `c${c}-b${b}`,
           cells: { consumers: String(c), batch: String(b) },
           params: { consumers: c, batch: b, messages: o.messages, capS: o.drainCapS },
-          subjects: [SUBJECTS.pgqrsLoop, SUBJECTS.pgqrsWorker, SUBJECTS.pgBoss, SUBJECTS.graphile],
+          subjects: [
+            SUBJECTS.pgqrsLoop,
+            SUBJECTS.pgqrsWorker,
+            SUBJECTS.pgqrsWorkerDelete,
+            SUBJECTS.pgBoss,
+            SUBJECTS.graphile,
+          ],
           timeoutMs: (o.drainCapS + 120) * 1000,
         })
       }

@@ -34,6 +34,12 @@ export interface WorkerOptions {
   readonly graceMs?: number
   /** Aborting it stops the worker (as `stop()`). */
   readonly signal?: AbortSignal
+  /**
+   * What happens to a message whose handler succeeded: `'archive'` (default) keeps it in the
+   * archive for audit and replay; `'delete'` removes it for good (less write work per message, as
+   * job queues that delete completed jobs do). Failed messages are retried or dead-lettered alike.
+   */
+  readonly onSuccess?: 'archive' | 'delete'
 }
 
 /** {@link WorkerOptions} with defaults filled in. */
@@ -50,6 +56,7 @@ export interface WorkerConfig {
   readonly maxErrorBackoffMs: number
   readonly graceMs: number
   readonly signal: AbortSignal | undefined
+  readonly onSuccess: 'archive' | 'delete'
 }
 
 function int(field: string, v: unknown, min: number, max: number): number {
@@ -78,6 +85,12 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
   if (o.name !== undefined) validateName('worker', o.name)
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new ConfigError('signal', 'signal must be an AbortSignal')
+  const onSuccess = o.onSuccess ?? 'archive'
+  if (onSuccess !== 'archive' && onSuccess !== 'delete')
+    throw new ConfigError(
+      'onSuccess',
+      `Invalid worker option onSuccess: ${String(onSuccess)}; use 'archive' or 'delete'`,
+    )
   return Object.freeze({
     name: o.name,
     concurrency,
@@ -96,5 +109,6 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     maxErrorBackoffMs: int('maxErrorBackoffMs', o.maxErrorBackoffMs ?? 30_000, 1, MAX_MS),
     graceMs: int('graceMs', o.graceMs ?? 10_000, 0, MAX_MS),
     signal: o.signal,
+    onSuccess,
   })
 }

@@ -49,11 +49,61 @@ export interface WorkerEvents<T> {
 /** A worker's lifecycle state. */
 export type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped'
 
-interface InFlight<T> {
+/**
+ * One message being handled. Its AbortController is made only when the handler reads
+ * `ctx.signal` (most never do), and its lease is renewed by the worker's one renewal timer: a
+ * message costs no timer and no EventTarget of its own.
+ */
+class InFlight<T> implements HandlerContext {
   readonly msg: QueueMessage<T>
-  readonly controller: AbortController
-  readonly done: Promise<void>
-  abandoned: boolean
+  readonly worker: Worker<any>
+  readonly #extend: (ms?: number) => Promise<boolean>
+  readonly #beat: () => Promise<void>
+  done: Promise<void> = Promise.resolve()
+  abandoned = false
+  /** The lease was taken over: the new holder settles the message. */
+  lost = false
+  /** The handler returned (or threw): no more renewals. */
+  finished = false
+  /** When the lease is next renewed (ms since the epoch). */
+  renewAt: number
+  #controller: AbortController | null = null
+  #reason: Error | null = null
+
+  constructor(
+    msg: QueueMessage<T>,
+    worker: Worker<any>,
+    renewAt: number,
+    extend: (ms?: number) => Promise<boolean>,
+    beat: () => Promise<void>,
+  ) {
+    this.msg = msg
+    this.worker = worker
+    this.renewAt = renewAt
+    this.#extend = extend
+    this.#beat = beat
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#reason) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: Error): void {
+    this.#reason ??= reason
+    this.#controller?.abort(reason)
+  }
+
+  extendLease(ms?: number): Promise<boolean> {
+    return this.#extend(ms)
+  }
+
+  heartbeat(): Promise<void> {
+    return this.#beat()
+  }
 }
 
 /**
@@ -82,18 +132,19 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #wakeRequested = false
   #loop: Promise<void> | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
+  #renewTimer: NodeJS.Timeout | null = null
   #subscription: Subscription | null = null
   #unlisten: (() => void) | null = null
   #paused = false
   #ticks = 0
   #stopping: Promise<void> | null = null
-  /** Finished messages waiting to be archived: by the loop's next claim, or on the next turn. */
-  #toArchive: {
+  /** Finished messages waiting to be settled: by the loop's next claim, or on the next turn. */
+  #toSettle: {
     msg: QueueMessage<T>
     resolve: (ok: boolean) => void
     reject: (e: unknown) => void
   }[] = []
-  #archiveScheduled = false
+  #settleScheduled = false
   /** Handlers running now (in-flight entries whose handler has not returned yet). */
   #handling = 0
   #starting: Promise<void> | null = null
@@ -160,6 +211,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     if (this.#state !== 'running') return // stop() was called while starting: it finishes the job
     this.#heartbeatTimer = setInterval(() => void this.#beat(), this.config.heartbeatIntervalMs)
     this.#heartbeatTimer.unref?.()
+    this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
+    this.#renewTimer.unref?.()
     this.#loop = this.#run()
   }
 
@@ -246,42 +299,53 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   /**
-   * Claims up to `n` messages. Finished messages waiting to be archived go along in the same round
-   * trip and commit (`archiveAndDequeue`), so a busy worker pays one statement per batch, not two.
+   * Claims up to `n` messages. Finished messages waiting to be settled (archived, or deleted with
+   * `onSuccess: 'delete'`) go along in the same round trip and commit (`settleAndDequeue`), so a
+   * busy worker pays one statement per batch, not two.
    */
   async #claim(n: number): Promise<QueueMessage<T>[]> {
-    const settling = this.#toArchive
+    const settling = this.#toSettle
     if (settling.length === 0) {
       return this.#consumer!.dequeue({ batchSize: n, leaseMs: this.config.leaseMs })
     }
-    this.#toArchive = []
-    let got: { archived: boolean[]; messages: QueueMessage[] }
+    this.#toSettle = []
+    let got: { settled: boolean[]; messages: QueueMessage[] }
     try {
-      got = await this.store.messages.archiveAndDequeue(
+      got = await this.store.messages.settleAndDequeue(
         settling.map((p) => p.msg),
         this.queue,
-        { batchSize: n, leaseMs: this.config.leaseMs, consumerId: this.#record!.id },
+        {
+          batchSize: n,
+          leaseMs: this.config.leaseMs,
+          consumerId: this.#record!.id,
+          settle: this.config.onSuccess,
+        },
       )
     } catch (e) {
       for (const p of settling) p.reject(e)
       throw e
     }
-    for (const [i, p] of settling.entries()) p.resolve(got.archived[i] ?? false)
+    for (const [i, p] of settling.entries()) p.resolve(got.settled[i] ?? false)
     return got.messages as QueueMessage<T>[]
   }
 
-  /** Archives `msg` with the loop's next claim, or on its own on the next turn when none comes first. */
-  #archive(msg: QueueMessage<T>): Promise<boolean> {
+  /** Settles `msg` with the loop's next claim, or on its own on the next turn when none comes first. */
+  #settle(msg: QueueMessage<T>): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.#toArchive.push({ msg, resolve, reject })
-      if (this.#archiveScheduled) return
-      this.#archiveScheduled = true
+      this.#toSettle.push({ msg, resolve, reject })
+      if (this.#settleScheduled) return
+      this.#settleScheduled = true
       setImmediate(() => {
-        this.#archiveScheduled = false
-        const batch = this.#toArchive
+        this.#settleScheduled = false
+        const batch = this.#toSettle
         if (batch.length === 0) return // the loop took them with its claim
-        this.#toArchive = []
-        this.#consumer!.archiveMany(batch.map((p) => p.msg)).then(
+        this.#toSettle = []
+        const msgs = batch.map((p) => p.msg)
+        const consumer = this.#consumer!
+        ;(this.config.onSuccess === 'delete'
+          ? consumer.deleteMany(msgs)
+          : consumer.archiveMany(msgs)
+        ).then(
           (oks) => {
             for (const [i, p] of batch.entries()) p.resolve(oks[i] ?? false)
           },
@@ -293,44 +357,60 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     })
   }
 
+  /** Renew a lease once half of it has run out. */
+  get #renewEvery(): number {
+    return Math.max(50, Math.floor(this.config.leaseMs / 2))
+  }
+
+  /** How often the renewal timer looks for leases due (an eighth of a lease, 10 ms at least). */
+  get #renewCheckMs(): number {
+    return Math.max(10, Math.floor(this.config.leaseMs / 8))
+  }
+
+  /** The renewal timer: extends the lease of every running handler whose renewal is due. */
+  #renewDue(): void {
+    const now = Date.now()
+    for (const entry of this.#inFlight.values()) {
+      if (entry.finished || entry.abandoned || entry.lost || entry.renewAt > now) continue
+      entry.renewAt = now + this.#renewEvery
+      void this.#renew(entry)
+    }
+  }
+
+  async #renew(entry: InFlight<T>): Promise<void> {
+    try {
+      const ok = await this.#consumer!.extendLease(entry.msg, this.config.leaseMs)
+      if (!ok && !entry.abandoned && !entry.finished && !entry.lost) {
+        entry.lost = true
+        entry.abort(new Error(`lease on message ${entry.msg.id} was lost`))
+        this.emit('lease:lost', entry.msg)
+      }
+    } catch (e) {
+      this.#emitError(e)
+    }
+  }
+
   #handle(msg: QueueMessage<T>): void {
-    const controller = new AbortController()
-    const entry: InFlight<T> = { msg, controller, done: Promise.resolve(), abandoned: false }
+    const consumer = this.#consumer!
+    const entry = new InFlight<T>(
+      msg,
+      this,
+      Date.now() + this.#renewEvery,
+      (ms = this.config.leaseMs) => consumer.extendLease(msg, ms),
+      () => this.#heartbeatNow(),
+    )
     // The entry is registered before the handler runs, so stop() always sees it.
     this.#inFlight.set(msg.id, entry)
-    ;(entry as { done: Promise<void> }).done = this.#process(entry).finally(() => {
+    entry.done = this.#process(entry).finally(() => {
       this.#inFlight.delete(msg.id)
       this.nudge()
     })
   }
 
   async #process(entry: InFlight<T>): Promise<void> {
-    const { msg, controller } = entry
+    const { msg } = entry
     const consumer = this.#consumer!
-    let lost = false
-    const renewEvery = Math.max(50, Math.floor(this.config.leaseMs / 2))
-    const renew = setInterval(async () => {
-      if (entry.abandoned || lost) return
-      try {
-        const ok = await consumer.extendLease(msg, this.config.leaseMs)
-        if (!ok && !entry.abandoned) {
-          lost = true
-          controller.abort(new Error(`lease on message ${msg.id} was lost`))
-          this.emit('lease:lost', msg)
-        }
-      } catch (e) {
-        this.#emitError(e)
-      }
-    }, renewEvery)
-    renew.unref?.()
-    const ctx: HandlerContext = {
-      signal: controller.signal,
-      extendLease: (ms = this.config.leaseMs) => consumer.extendLease(msg, ms),
-      heartbeat: async () => {
-        await this.#heartbeatNow()
-      },
-      worker: this,
-    }
+    const ctx: HandlerContext = entry
     try {
       this.emit('message:start', msg)
       let failure: unknown = null
@@ -344,17 +424,17 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         failure = e
       } finally {
         this.#handling--
+        entry.finished = true
       }
-      clearInterval(renew)
-      if (entry.abandoned || lost) return // released by stop(), or taken over: the new holder settles it
+      if (entry.abandoned || entry.lost) return // released by stop(), or taken over: the new holder settles it
       if (ok && settled) {
         this.emit('message:done', msg)
         return
       }
       if (ok) {
-        const archived = this.#archive(msg)
-        this.nudge() // a free slot: the loop's next claim carries this archive
-        if (await archived) this.emit('message:done', msg)
+        const settled = this.#settle(msg)
+        this.nudge() // a free slot: the loop's next claim carries this settle
+        if (await settled) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
         return
       }
@@ -366,8 +446,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     } catch (e) {
       // A store error while settling: the lease runs out and the message comes back by itself.
       this.#emitError(e)
-    } finally {
-      clearInterval(renew)
     }
   }
 
@@ -434,11 +512,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }),
     ])
     clearTimeout(graceTimer) // a pending grace timer would keep the process alive after stop()
+    if (this.#renewTimer) clearInterval(this.#renewTimer) // leases were renewed during the grace period
     const left = [...this.#inFlight.values()]
     if (left.length > 0) {
       for (const f of left) {
         f.abandoned = true
-        f.controller.abort(new Error('worker stopped'))
+        f.abort(new Error('worker stopped'))
       }
       await this.store.messages.release(left.map((f) => f.msg)).catch((e) => this.#emitError(e))
     }

@@ -36,6 +36,7 @@ describe('resolveWorkerConfig', () => {
       maxErrorBackoffMs: 30_000,
       graceMs: 10_000,
       signal: undefined,
+      onSuccess: 'archive',
     })
     expect(Object.isFrozen(c)).toBe(true)
   })

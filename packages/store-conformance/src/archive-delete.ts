@@ -90,44 +90,69 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       expect(await fx.store.messages.archive([current])).toEqual([true])
     })
 
-    it('archiveAndDequeue archives with current leases, then claims the next batch, in one call', async () => {
+    it('settleAndDequeue archives with current leases, then claims the next batch, in one call', async () => {
       const queue = await freshQueue(fx.store, 'arch-deq')
       await enqueuePayloads(fx.store, queue, [1, 2, 3, 4, 5])
       const first = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
       expect(first.map((m) => m.payload)).toEqual([1, 2])
       const stale = { id: first[1]!.id, lease: first[0]!.lease }
-      const got = await fx.store.messages.archiveAndDequeue([first[0]!, stale], queue, {
+      const got = await fx.store.messages.settleAndDequeue([first[0]!, stale], queue, {
         batchSize: 2,
         leaseMs: 30_000,
       })
-      expect(got.archived).toEqual([true, false])
+      expect(got.settled).toEqual([true, false])
       expect(got.messages.map((m) => m.payload)).toEqual([3, 4])
       expect(got.messages.every((m) => m.lease !== null && m.attempts === 1)).toBe(true)
       expect((await fx.store.messages.get(first[0]!.id))?.archivedAt).toBeInstanceOf(Date)
       expect((await fx.store.messages.get(first[1]!.id))?.archivedAt).toBeNull()
       // nothing left to claim: the archive still stands
-      const rest = await fx.store.messages.archiveAndDequeue([first[1]!, ...got.messages], queue, {
+      const rest = await fx.store.messages.settleAndDequeue([first[1]!, ...got.messages], queue, {
         batchSize: 10,
         leaseMs: 30_000,
       })
-      expect(rest.archived).toEqual([true, true, true])
+      expect(rest.settled).toEqual([true, true, true])
       expect(rest.messages.map((m) => m.payload)).toEqual([5])
       expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 4, leased: 1 })
-      const none = await fx.store.messages.archiveAndDequeue([], queue, {
+      const none = await fx.store.messages.settleAndDequeue([], queue, {
         batchSize: 1,
         leaseMs: 1_000,
       })
-      expect(none).toEqual({ archived: [], messages: [] })
+      expect(none).toEqual({ settled: [], messages: [] })
       await expect(
-        fx.store.messages.archiveAndDequeue(rest.messages, 'no_such_queue_here', {
+        fx.store.messages.settleAndDequeue(rest.messages, 'no_such_queue_here', {
           batchSize: 1,
           leaseMs: 1_000,
         }),
       ).rejects.toMatchObject({ code: 'QUEUE_NOT_FOUND' })
       await expect(
-        fx.store.messages.archiveAndDequeue(rest.messages, queue, { batchSize: 0, leaseMs: 1_000 }),
+        fx.store.messages.settleAndDequeue(rest.messages, queue, { batchSize: 0, leaseMs: 1_000 }),
       ).rejects.toMatchObject({ code: 'VALIDATION' })
       expect((await fx.store.messages.get(rest.messages[0]!.id))?.archivedAt).toBeNull()
+    })
+
+    it("settleAndDequeue with settle: 'delete' removes the finished messages for good, then claims", async () => {
+      const queue = await freshQueue(fx.store, 'del-deq')
+      await enqueuePayloads(fx.store, queue, ['a', 'b', 'c'])
+      const first = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
+      const stale = { id: first[1]!.id, lease: first[0]!.lease }
+      const got = await fx.store.messages.settleAndDequeue([first[0]!, stale], queue, {
+        batchSize: 5,
+        leaseMs: 30_000,
+        settle: 'delete',
+      })
+      expect(got.settled).toEqual([true, false])
+      expect(got.messages.map((m) => m.payload)).toEqual(['c'])
+      expect(await fx.store.messages.get(first[0]!.id)).toBeNull()
+      expect((await fx.store.messages.get(first[1]!.id))?.lease).toBe(first[1]!.lease)
+      expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 0, leased: 2 })
+      await expect(
+        fx.store.messages.settleAndDequeue(got.messages, queue, {
+          batchSize: 1,
+          leaseMs: 1_000,
+          settle: 'drop' as 'delete',
+        }),
+      ).rejects.toMatchObject({ code: 'VALIDATION' })
+      expect((await fx.store.messages.get(got.messages[0]!.id))?.lease).toBe(got.messages[0]!.lease)
     })
 
     it('a stale holder cannot delete; the message stays leased by the new holder', async () => {

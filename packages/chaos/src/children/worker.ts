@@ -97,9 +97,14 @@ function instrument(store: Store): void {
     await reportLeases(got, options.leaseMs)
     return got
   }
-  // The worker's claim that also archives its finished messages: reported as both, in that order.
-  const archiveAndDequeue = messages.archiveAndDequeue!
-  messages.archiveAndDequeue = async (refs: any[], queue: string, options: { leaseMs: number }) => {
+  // The worker's claim that also settles its finished messages: reported as both, in that order.
+  const settleAndDequeue = messages.settleAndDequeue!
+  messages.settleAndDequeue = async (
+    refs: any[],
+    queue: string,
+    options: { leaseMs: number; settle?: 'archive' | 'delete' },
+  ) => {
+    const op = options.settle ?? 'archive'
     const list = refs as { id: number; lease?: string | null; payload?: { slow?: boolean } }[]
     if (list.length > 0) {
       await phase('archive', { id: list[0]?.id })
@@ -111,15 +116,15 @@ function instrument(store: Store): void {
     }
     await phase('dequeue')
     await gate('dequeue', false, {})
-    let got: { archived: boolean[]; messages: QueueMessage[] }
+    let got: { settled: boolean[]; messages: QueueMessage[] }
     try {
-      got = (await archiveAndDequeue(refs, queue, options)) as typeof got
+      got = (await settleAndDequeue(refs, queue, options)) as typeof got
     } catch (e) {
       if (list.length > 0) {
         await send({
           t: 'settle-error',
           at: Date.now(),
-          op: 'archive',
+          op,
           ids: list.map((r) => r.id),
           error: errorInfo(e),
         })
@@ -130,8 +135,8 @@ function instrument(store: Store): void {
       await send({
         t: 'settled',
         at: Date.now(),
-        op: 'archive',
-        results: list.map((m, i) => [m.id, m.lease ?? null, got.archived[i] === true]),
+        op,
+        results: list.map((m, i) => [m.id, m.lease ?? null, got.settled[i] === true]),
       })
     }
     await reportLeases(got.messages, options.leaseMs)

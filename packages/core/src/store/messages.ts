@@ -25,6 +25,12 @@ export interface DequeueOptions {
   readonly consumerId?: number | null
 }
 
+/** Options of {@link MessageRepository.settleAndDequeue}. */
+export interface SettleAndDequeueOptions extends DequeueOptions {
+  /** What settling does: keep the message in the archive (default) or delete it for good. */
+  readonly settle?: 'archive' | 'delete'
+}
+
 /** Result of {@link MessageRepository.fail}. */
 export type FailOutcome = 'retried' | 'dead' | 'lost'
 
@@ -58,16 +64,17 @@ export interface MessageRepository {
    */
   dequeue(queue: string, options: DequeueOptions): Promise<QueueMessage[]>
   /**
-   * {@link MessageRepository.archive} of `refs`, then {@link MessageRepository.dequeue} of `queue`,
-   * committed together: a worker settles its finished messages and claims its next batch in one
-   * round trip. The archive happens first and stands even when nothing is claimed. Throws
-   * `QueueNotFoundError` when the queue is missing (nothing archived then).
+   * Settles `refs` ({@link MessageRepository.archive}, or {@link MessageRepository.delete} with
+   * `settle: 'delete'`), then {@link MessageRepository.dequeue} of `queue`, committed together: a
+   * worker settles its finished messages and claims its next batch in one round trip. The settle
+   * happens first and stands even when nothing is claimed; `settled` is true per message whose lease
+   * was current. Throws `QueueNotFoundError` when the queue is missing (nothing settled then).
    */
-  archiveAndDequeue(
+  settleAndDequeue(
     refs: readonly LeaseRef[],
     queue: string,
-    options: DequeueOptions,
-  ): Promise<{ archived: boolean[]; messages: QueueMessage[] }>
+    options: SettleAndDequeueOptions,
+  ): Promise<{ settled: boolean[]; messages: QueueMessage[] }>
   /** Moves each message to the archive (`archivedAt` set); true per message whose lease was current. */
   archive(refs: readonly LeaseRef[]): Promise<boolean[]>
   /** Deletes each message for good; true per message whose lease was current. */

@@ -92,6 +92,53 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect(metrics).toMatchObject({ pending: 0, leased: 0, delayed: 0, dead: 0, archived: 300 })
     })
 
+    it("onSuccess: 'delete' deletes handled messages instead of archiving them; failures still retry and die", async () => {
+      const { store } = fx
+      const q = await freshQueue(store, 'drain-delete')
+      const producer = await store.producer<Payload>(q)
+      const ok = await enqueueN(store, q, 120)
+      const [bad] = await producer.enqueueMany([{ n: -1 }], { maxAttempts: 2 })
+      const done: number[] = []
+      const dead: number[] = []
+      const w = track(
+        worker<Payload>(
+          store,
+          q,
+          async (m) => {
+            if (m.payload.n < 0) throw new Error('always fails')
+          },
+          {
+            concurrency: 10,
+            batchSize: 10,
+            pollIntervalMs: 20,
+            onSuccess: 'delete',
+            backoff: BackoffStrategy.fixed(10),
+          },
+        ),
+      )
+      w.on('message:done', (m) => done.push(m.id))
+      w.on('message:dead', (m) => dead.push(m.id))
+      await w.start()
+      await waitFor(() => done.length >= ok.length && dead.length === 1, {
+        timeoutMs: 20_000,
+        what: '120 messages done and one dead',
+      })
+      await w.stop()
+      expect(done.sort((a, b) => a - b)).toEqual(ok)
+      expect(dead).toEqual([bad!.id])
+      for (const id of ok.slice(0, 5)) expect(await store.messages.get(id)).toBeNull()
+      expect((await store.messages.get(bad!.id))?.deadAt).toBeInstanceOf(Date)
+      expect(await store.queues.metrics(q)).toMatchObject({
+        pending: 0,
+        leased: 0,
+        archived: 0,
+        dead: 1,
+      })
+      expect(() => worker(store, q, () => {}, { onSuccess: 'keep' as 'delete' })).toThrow(
+        /onSuccess.*'archive' or 'delete'/,
+      )
+    })
+
     it('a handler error never stops the loop: failed, retried, dead after maxAttempts; the rest is processed', async () => {
       const { store } = fx
       const q = await freshQueue(store, 'errors')

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../dialect.js'
 import { claimFunction } from './postgres-0002-claim.js'
-import { archiveDequeueFunction } from './postgres-0003-archive-dequeue.js'
+import { settleDequeueFunction } from './postgres-0003-settle-dequeue.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -120,5 +120,5 @@ const init: PgqrsMigration = {
 export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
   init,
   claimFunction,
-  archiveDequeueFunction,
+  settleDequeueFunction,
 ]

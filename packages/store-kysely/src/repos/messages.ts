@@ -8,6 +8,7 @@ import {
   type QueueMessage,
   QueueNotFoundError,
   type ResolvedConfig,
+  type SettleAndDequeueOptions,
   ValidationError,
   validateInt,
   validateName,
@@ -18,7 +19,7 @@ import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { num, type Row, toMessage } from '../row-mappers.js'
 import {
-  pgArchiveDequeue,
+  pgSettleDequeue,
   pgDelete,
   pgDequeue,
   pgInsertMessages,
@@ -136,33 +137,48 @@ export class KyselyMessageRepository implements MessageRepository {
     return got
   }
 
-  async archiveAndDequeue(
+  async settleAndDequeue(
     refs: readonly LeaseRef[],
     queue: string,
-    options: DequeueOptions,
-  ): Promise<{ archived: boolean[]; messages: QueueMessage[] }> {
+    options: SettleAndDequeueOptions,
+  ): Promise<{ settled: boolean[]; messages: QueueMessage[] }> {
     validateName('queue', queue)
     const { batchSize, leaseMs, consumerId } = checkDequeue(options)
+    const how = options.settle ?? 'archive'
+    if (how !== 'archive' && how !== 'delete')
+      throw new ValidationError('settle', how, "'archive' or 'delete'")
     const u = usableRefs(refs, this.#x.d.family)
     const { d } = this.#x
     if (!this.#pg) {
-      return this.#x.write('messages.archiveAndDequeue', async (db) => {
+      return this.#x.write('messages.settleAndDequeue', async (db) => {
         const queueId = await this.#queueId(db, queue)
         const done =
-          u.ids.length === 0 ? new Set<number>() : await sqliteMoveToArchive(db, d, u.ids, u.leases)
+          u.ids.length === 0
+            ? new Set<number>()
+            : how === 'delete'
+              ? await sqliteDelete(db, u.ids, u.leases)
+              : await sqliteMoveToArchive(db, d, u.ids, u.leases)
         const messages = await sqliteDequeue(db, d, queueId, queue, batchSize, leaseMs, consumerId)
-        return { archived: positional(refs.length, u, done), messages }
+        return { settled: positional(refs.length, u, done), messages }
       })
     }
-    const got = await this.#x.write1('messages.archiveAndDequeue', (db) =>
-      pgArchiveDequeue(db, d, u.ids, u.leases, queue, batchSize, leaseMs, consumerId).catch(
-        (e: unknown) => {
-          if ((e as { code?: unknown }).code === 'P0002') throw new QueueNotFoundError(queue)
-          throw e
-        },
-      ),
+    const got = await this.#x.write1('messages.settleAndDequeue', (db) =>
+      pgSettleDequeue(
+        db,
+        d,
+        u.ids,
+        u.leases,
+        how === 'delete',
+        queue,
+        batchSize,
+        leaseMs,
+        consumerId,
+      ).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === 'P0002') throw new QueueNotFoundError(queue)
+        throw e
+      }),
     )
-    return { archived: positional(refs.length, u, got.archived), messages: got.messages }
+    return { settled: positional(refs.length, u, got.settled), messages: got.messages }
   }
 
   async archive(refs: readonly LeaseRef[]): Promise<boolean[]> {

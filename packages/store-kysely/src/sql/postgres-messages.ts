@@ -79,30 +79,31 @@ export async function pgDequeue(
 }
 
 /**
- * Archives the finished messages whose lease is current, then claims the next batch, in ONE round
- * trip to `pgqrs_archive_dequeue` (migration 0003) and one commit. Returns the archived ids and the
- * claimed messages in claim order.
+ * Settles the finished messages whose lease is current (archive, or delete with `remove`), then
+ * claims the next batch, in ONE round trip to `pgqrs_settle_dequeue` (migration 0003) and one
+ * commit. Returns the settled ids and the claimed messages in claim order.
  */
-export async function pgArchiveDequeue(
+export async function pgSettleDequeue(
   db: Db,
   d: SqlDialect,
   ids: number[],
   leases: string[],
+  remove: boolean,
   queue: string,
   batchSize: number,
   leaseMs: number,
   consumerId: number | null,
-): Promise<{ archived: Set<number>; messages: QueueMessage[] }> {
-  const r = await sql<Row>`select f.archived, ${messageColumns('postgres', '(f.m)')}
-    from ${d.t('pgqrs_archive_dequeue')}(${ids}::bigint[], ${leases}::uuid[], ${queue},
+): Promise<{ settled: Set<number>; messages: QueueMessage[] }> {
+  const r = await sql<Row>`select f.settled, ${messageColumns('postgres', '(f.m)')}
+    from ${d.t('pgqrs_settle_dequeue')}(${ids}::bigint[], ${leases}::uuid[], ${remove}, ${queue},
       ${batchSize}::int, ${leaseMs}::double precision, ${consumerId}::bigint) f`.execute(db)
-  const archived = new Set<number>()
+  const settled = new Set<number>()
   const messages: QueueMessage[] = []
   for (const row of r.rows) {
-    if (row.archived !== null) archived.add(num(row.archived))
+    if (row.settled !== null) settled.add(num(row.settled))
     else messages.push(toMessage(row, queue))
   }
-  return { archived, messages }
+  return { settled, messages }
 }
 
 /** Moves the messages whose lease is current to the archive, in one statement; returns their ids. */
