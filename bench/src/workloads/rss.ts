@@ -59,8 +59,8 @@ export const rss: Workload = {
   id: 'rss',
   title: 'Flat-RSS check (pgqrs worker, Postgres)',
   method:
-    'One `worker()` (concurrency 50, batch 50) handles a pre-filled backlog; `process.memoryUsage().rss` is sampled every `every` messages (the first sample before the worker starts), and `heapUsed` right after a forced GC (the child runs with `--expose-gc`): RSS includes heap V8 has grown but not yet collected, heap-after-GC is what is really retained.',
-  columns: ['messages'],
+    'One `worker()` (concurrency 50, batch 50) handles a pre-filled backlog; `process.memoryUsage().rss` is sampled every `every` messages (the first sample before the worker starts), and `heapUsed` right after a forced GC (the child runs with `--expose-gc`): RSS includes heap V8 has grown but not yet collected, heap-after-GC is what is really retained. The second row runs the same child with `--max-semi-space-size=2` (MB): V8 then keeps a small young generation instead of growing it to its default maximum under a high allocation rate, which is most of the RSS above the heap; the samples below are those of the first row.',
+  columns: ['messages', 'node flags'],
   metric: { name: 'max RSS MB', unit: 'MB', higherIsBetter: false },
   extras: [
     { key: 'first', header: 'first MB', digits: 1 },
@@ -71,16 +71,14 @@ export const rss: Workload = {
   ],
   peers: false,
   rows(o) {
-    return [
-      {
-        key: 'rss',
-        cells: { messages: String(o.rssMessages) },
-        params: { messages: o.rssMessages, every: o.rssEvery, capS: 3600 },
-        subjects: [SUBJECTS.pgqrsWorker],
-        timeoutMs: 3_600_000,
-        execArgv: ['--expose-gc'],
-      },
-    ]
+    return [[], ['--max-semi-space-size=2']].map((flags, i) => ({
+      key: i === 0 ? 'rss' : 'rss-small-young',
+      cells: { messages: String(o.rssMessages), 'node flags': flags.join(' ') || 'defaults' },
+      params: { messages: o.rssMessages, every: o.rssEvery, capS: 3600 },
+      subjects: [SUBJECTS.pgqrsWorker],
+      timeoutMs: 3_600_000,
+      execArgv: ['--expose-gc', ...flags],
+    }))
   },
   prepare: (ctx) => prepareDrain(ctx),
   measure,
