@@ -135,6 +135,18 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
   const delayMs = spec.fault === 'kill' ? r.int(30, 1_200) : r.int(30, 600)
   const victimIndex = r.int(0, 2)
   let landed = 'timer'
+  const result = (where: string, figures: Figures): TrialResult => ({
+    name,
+    backend: spec.backend,
+    fault: spec.fault,
+    seed: spec.seed,
+    point,
+    landed: where,
+    delayMs,
+    figures,
+    violations,
+    durationMs: Date.now() - started,
+  })
   try {
     await target.install()
     const enqueued = await enqueueWorkload(target, size)
@@ -202,32 +214,10 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
     violations.push(...(await pool.stopAll()))
     const check = await checkWorkload(target, pool, enqueued, { faulted, strict: true })
     violations.push(...check.violations)
-    return {
-      name,
-      backend: spec.backend,
-      fault: spec.fault,
-      seed: spec.seed,
-      point,
-      landed: `${landed} @${faultAt - goAt} ms`,
-      delayMs,
-      figures: check.figures,
-      violations,
-      durationMs: Date.now() - started,
-    }
+    return result(`${landed} @${faultAt - goAt} ms`, check.figures)
   } catch (e) {
     violations.push(`trial failed: ${(e as Error).stack ?? e}`)
-    return {
-      name,
-      backend: spec.backend,
-      fault: spec.fault,
-      seed: spec.seed,
-      point,
-      landed,
-      delayMs,
-      figures: emptyFigures(),
-      violations,
-      durationMs: Date.now() - started,
-    }
+    return result(landed, emptyFigures())
   } finally {
     pool.killAll()
     await target.close().catch(() => {})

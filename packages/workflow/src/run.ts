@@ -341,10 +341,7 @@ export class Run {
     } catch (error) {
       return this.#recordFailure(key, step, error, policy, true) as never
     }
-    if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
-      throw new LeaseLostError(this.message.id, `complete step ${key}`)
-    }
-    return output
+    return this.#complete(key, output)
   }
 
   /**
@@ -396,16 +393,16 @@ export class Run {
       // Marked RUNNING meanwhile (or not, when a cancel came: then the step is simply recorded).
       const { step } = await (marking as Promise<AcquiredStep>)
       if (step?.status === 'SUCCESS') return step.output as T
-      if (step) {
-        if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
-          throw new LeaseLostError(this.message.id, `complete step ${key}`)
-        }
-        return output
-      }
+      if (step) return this.#complete(key, output)
     }
     if (await this.#freshRecord(key, output, startedAt)) return output
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return step.output as T
+    return this.#complete(key, output)
+  }
+
+  /** Stores the output of an acquired (RUNNING) step; `LeaseLostError` when the fence refuses. */
+  async #complete<T>(key: string, output: T): Promise<T> {
     if (!(await this.store.steps.complete(this.id, key, output, this.lease))) {
       throw new LeaseLostError(this.message.id, `complete step ${key}`)
     }

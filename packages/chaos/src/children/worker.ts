@@ -68,6 +68,21 @@ function gateAll(repo: object, name: string): void {
   }
 }
 
+/** Reports a settle (archive, delete, release, fail) that threw, for the messages it carried. */
+async function reportSettleError(
+  op: string,
+  list: readonly { id: number }[],
+  e: unknown,
+): Promise<void> {
+  await send({
+    t: 'settle-error',
+    at: Date.now(),
+    op,
+    ids: list.map((r) => r.id),
+    error: errorInfo(e),
+  })
+}
+
 /** Reports granted leases; awaited, so the parent knows every lease before a handler runs under it. */
 async function reportLeases(got: readonly QueueMessage[], leaseMs: number): Promise<void> {
   if (got.length === 0) return
@@ -120,15 +135,7 @@ function instrument(store: Store): void {
     try {
       got = (await settleAndDequeue(refs, queue, options)) as typeof got
     } catch (e) {
-      if (list.length > 0) {
-        await send({
-          t: 'settle-error',
-          at: Date.now(),
-          op,
-          ids: list.map((r) => r.id),
-          error: errorInfo(e),
-        })
-      }
+      if (list.length > 0) await reportSettleError(op, list, e)
       throw e
     }
     if (list.length > 0) {
@@ -176,13 +183,7 @@ function instrument(store: Store): void {
         }
         return result
       } catch (e) {
-        await send({
-          t: 'settle-error',
-          at: Date.now(),
-          op,
-          ids: list.map((r) => r.id),
-          error: errorInfo(e),
-        })
+        await reportSettleError(op, list, e)
         throw e
       }
     }
