@@ -145,6 +145,10 @@ export function queueTests(harness: StoreHarness): void {
       expect(await fx.store.messages.archive([msg])).toEqual([true])
       expect(await fx.store.queues.delete(name)).toBe(true)
       expect(await fx.store.queues.get(name)).toBeNull()
+      // the archived row goes with its queue, and a new queue of the same name starts empty
+      expect(await fx.store.messages.get(msg.id)).toBeNull()
+      await fx.store.queues.create(name)
+      expect(await fx.store.messages.list(name, { state: 'archived' })).toEqual([])
     })
 
     it('purge returns the count and removes active and archived messages', async () => {

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../dialect.js'
 import { claimFunction } from './postgres-0002-claim.js'
 import { settleDequeueFunction } from './postgres-0003-settle-dequeue.js'
+import { archiveWithoutForeignKey } from './postgres-0004-archive-no-fk.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -121,4 +122,5 @@ export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
   init,
   claimFunction,
   settleDequeueFunction,
+  archiveWithoutForeignKey,
 ]

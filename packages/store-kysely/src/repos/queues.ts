@@ -87,6 +87,9 @@ export class KyselyQueueRepository implements QueueRepository {
         }
       }
       await sql`delete from ${d.t('pgqrs_queues')} where id = ${id}`.execute(db)
+      // After the queue row, in a new statement: any archive row a concurrent mover committed
+      // first is visible now (on Postgres the archive has no foreign key to cascade it).
+      await sql`delete from ${d.t('pgqrs_archive')} where queue_id = ${id}`.execute(db)
       return true
     })
   }
