@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== '')(
         installed: true,
         backend: 'postgres',
         schema: SCHEMA,
-        schemaVersion: '0004_archive_without_fk',
+        schemaVersion: '0005_workflow_functions',
       })
       const tables = await query(
         "select table_name from information_schema.tables where table_schema = $1 and table_name = 'pgqrs_queues'",
@@ -60,7 +60,9 @@ describe.skipIf(skipReason !== '')(
 
     it('the schema comes from PGQRS_SCHEMA unless --schema is given', async () => {
       const env = { PGQRS_SCHEMA: SCHEMA, PGQRS_DSN: URL_ }
-      expect(await okJson(['stats'], env)).toMatchObject({ schemaVersion: '0004_archive_without_fk' })
+      expect(await okJson(['stats'], env)).toMatchObject({
+        schemaVersion: '0005_workflow_functions',
+      })
       const other = await pgqrs(['--schema', `${SCHEMA}_none`, 'queue', 'list'], { env })
       expectError(other, /not installed/)
       expectError(

@@ -2,8 +2,10 @@ import {
   InvalidStateTransitionError,
   LeaseLostError,
   NotFoundError,
+  type QueueMessage,
   type RunStatus,
   type Store,
+  ValidationError,
   WorkflowNotFoundError,
 } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
@@ -32,6 +34,16 @@ async function runIn(store: Store, path: readonly RunStatus[]): Promise<number> 
   const { run } = await store.runs.start(workflow, { path })
   for (const to of path) await store.runs.transition(run.id, { to })
   return run.id
+}
+
+/** Starts a run, leases its message and moves the run RUNNING under that lease. */
+async function leasedRun(store: Store, prefix: string, leaseMs = 30_000) {
+  const workflow = await freshWorkflow(store, prefix)
+  const { run } = await store.runs.start(workflow, { prefix })
+  const message = await dequeueOne(store, workflow, leaseMs)
+  await store.runs.transition(run.id, { to: 'RUNNING', lease: message.lease })
+  expect(message.lease).toEqual(expect.any(String))
+  return { workflow, runId: run.id, message: message as QueueMessage & { lease: string } }
 }
 
 /**
@@ -261,6 +273,104 @@ export function runTests(harness: StoreHarness): void {
         output: 'fresh',
       })
       expect(done).toMatchObject({ status: 'SUCCESS', output: 'fresh' })
+    })
+
+    it('end moves a RUNNING run to SUCCESS and its message to the archive together', async () => {
+      const { workflow, runId, message } = await leasedRun(fx.store, 'wf-end')
+      const done = await fx.store.runs.end(runId, {
+        to: 'SUCCESS',
+        lease: message.lease,
+        output: { n: 1 },
+      })
+      expect(done).toMatchObject({ id: runId, status: 'SUCCESS', output: { n: 1 } })
+      expect(done.completedAt).toBeInstanceOf(Date)
+      expect((await fx.store.runs.get(runId))?.status).toBe('SUCCESS')
+      expect((await fx.store.messages.get(message.id))?.archivedAt).toBeInstanceOf(Date)
+      expect((await fx.store.queues.metrics(workflow))?.archived).toBe(1)
+      // the message is gone from the queue: ending again finds no lease
+      expectError(
+        await rejection(fx.store.runs.end(runId, { to: 'SUCCESS', lease: message.lease })),
+        LeaseLostError,
+        'LEASE_LOST',
+      )
+    })
+
+    it('end to ERROR stores the error and archives the message', async () => {
+      const { runId, message } = await leasedRun(fx.store, 'wf-end-error')
+      const error = { name: 'Error', message: 'boom' }
+      expect(
+        (await fx.store.runs.end(runId, { to: 'ERROR', lease: message.lease, error })).error,
+      ).toEqual(error)
+      expect((await fx.store.messages.get(message.id))?.archivedAt).toBeInstanceOf(Date)
+    })
+
+    it('end with a stale lease throws LeaseLostError: the run and the new holder are untouched', async () => {
+      const { runId, message: first } = await leasedRun(fx.store, 'wf-end-stale', 200)
+      const second = await waitFor(
+        async () =>
+          (await fx.store.messages.dequeue(first.queue, { batchSize: 1, leaseMs: 30_000 }))[0],
+        { what: 'redelivery of the run message' },
+      )
+      expect(second.id).toBe(first.id)
+      expect(second.lease).toEqual(expect.any(String))
+      const e = expectError(
+        await rejection(
+          fx.store.runs.end(runId, { to: 'SUCCESS', lease: first.lease, output: 'stale' }),
+        ),
+        LeaseLostError,
+        'LEASE_LOST',
+      )
+      expect(e.messageId).toBe(first.id)
+      const unchanged = await fx.store.runs.get(runId)
+      expect(unchanged?.status).toBe('RUNNING')
+      expect(unchanged?.output ?? null).toBeNull()
+      const held = await fx.store.messages.get(first.id)
+      expect(held).toMatchObject({ lease: second.lease, archivedAt: null })
+      const done = await fx.store.runs.end(runId, { to: 'SUCCESS', lease: second.lease as string })
+      expect(done.status).toBe('SUCCESS')
+    })
+
+    it('end of a CANCELLING run to SUCCESS is refused and keeps the message; CANCELLED ends it', async () => {
+      const { runId, message } = await leasedRun(fx.store, 'wf-end-cancel')
+      await fx.store.runs.transition(runId, { to: 'CANCELLING' })
+      const e = expectError(
+        await rejection(fx.store.runs.end(runId, { to: 'SUCCESS', lease: message.lease })),
+        InvalidStateTransitionError,
+        'INVALID_STATE_TRANSITION',
+      )
+      expect({ from: e.from, to: e.to }).toEqual({ from: 'CANCELLING', to: 'SUCCESS' })
+      expect(await fx.store.messages.get(message.id)).toMatchObject({
+        lease: message.lease,
+        archivedAt: null,
+      })
+      const ended = await fx.store.runs.end(runId, { to: 'CANCELLED', lease: message.lease })
+      expect(ended.status).toBe('CANCELLED')
+      expect((await fx.store.messages.get(message.id))?.archivedAt).toBeInstanceOf(Date)
+    })
+
+    it('end refuses a status that does not end a run, and a missing lease (ValidationError)', async () => {
+      const { runId, message } = await leasedRun(fx.store, 'wf-end-bad')
+      const bad: unknown[] = [
+        { to: 'RUNNING', lease: message.lease },
+        { to: 'SLEEPING', lease: message.lease },
+        { to: 'SUCCESS' },
+        { to: 'SUCCESS', lease: null },
+        { to: 'SUCCESS', lease: '' },
+      ]
+      for (const ending of bad) {
+        expectError(
+          await rejection(fx.store.runs.end(runId, ending as never)),
+          ValidationError,
+          'VALIDATION',
+        )
+      }
+      expect((await fx.store.runs.get(runId))?.status).toBe('RUNNING')
+      expect((await fx.store.messages.get(message.id))?.archivedAt).toBeNull()
+      expectError(
+        await rejection(fx.store.runs.end(2_000_000_000, { to: 'SUCCESS', lease: message.lease })),
+        NotFoundError,
+        'NOT_FOUND',
+      )
     })
 
     it('list filters by workflow, status and limit, newest first', async () => {

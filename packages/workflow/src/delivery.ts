@@ -33,9 +33,11 @@ interface Ending {
 }
 
 /**
- * Settles a delivery in ONE transaction: the run's status change and the archive (or release) of
- * its message commit together, so a crash, a `cancel()` or a `resumeRun` can never fall between
- * them. A cancel that arrived meanwhile wins: the run ends CANCELLED and the message is archived.
+ * Settles a delivery atomically: the run's status change and the archive (or release) of its
+ * message commit together, so a crash, a `cancel()` or a `resumeRun` can never fall between them.
+ * A run that ends (SUCCESS, ERROR) takes `runs.end`, one statement on Postgres; a sleep, pause or
+ * step retry takes a transaction. A cancel that arrived meanwhile wins: the run ends CANCELLED and
+ * the message is archived.
  */
 async function settle(
   store: Store,
@@ -64,8 +66,16 @@ async function settle(
           : await tx.messages.release([msg], ending.releaseMs)
       if (!ok) throw new LeaseLostError(msg.id, 'settle')
     })
+  const ends = ending.to === 'SUCCESS' || ending.to === 'ERROR'
   try {
-    await finish(false)
+    if (ends && ending.releaseMs === undefined && msg.lease !== null) {
+      await store.runs.end(runId, {
+        to: ending.to as 'SUCCESS' | 'ERROR',
+        lease: msg.lease,
+        ...(ending.output === undefined ? {} : { output: ending.output }),
+        ...(ending.error === undefined ? {} : { error: ending.error }),
+      })
+    } else await finish(false)
   } catch (e) {
     // A cancel landed after the last step boundary: it wins, the run ends CANCELLED now.
     if (InvalidStateTransitionError.is(e) && e.from === 'CANCELLING') return finish(true)

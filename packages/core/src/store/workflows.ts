@@ -27,6 +27,15 @@ export interface RunTransition {
   readonly wakeAt?: Date | null
 }
 
+/** The last change of a run by {@link RunRepository.end}: a terminal status, fenced by a lease. */
+export interface RunEnding {
+  readonly to: 'SUCCESS' | 'ERROR' | 'CANCELLED'
+  /** Lease token of the run's message: the run ends, and the message is archived, only while it is current. */
+  readonly lease: string
+  readonly output?: unknown
+  readonly error?: unknown
+}
+
 /** Filter of {@link RunRepository.list}. */
 export interface ListRunsOptions {
   readonly workflow?: string
@@ -58,6 +67,14 @@ export interface RunRepository {
    * `LeaseLostError` when the lease is not current, `InvalidStateTransitionError` otherwise.
    */
   transition(id: number, change: RunTransition): Promise<RunRecord>
+  /**
+   * Ends a run and archives its message, atomically: the run moves to the terminal status `to`
+   * (from the statuses `RUN_TRANSITIONS` allows) and its message, leased with `lease`, moves to
+   * the archive; otherwise nothing changes. Throws like {@link RunRepository.transition}
+   * (`LeaseLostError` when the lease is not current, `InvalidStateTransitionError` otherwise).
+   * One statement on Postgres, where a transition and an archive cost four round trips.
+   */
+  end(id: number, ending: RunEnding): Promise<RunRecord>
 }
 
 /** Result of {@link StepRepository.acquire}. */

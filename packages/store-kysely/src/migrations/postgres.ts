@@ -3,6 +3,7 @@ import type { Db } from '../dialect.js'
 import { claimFunction } from './postgres-0002-claim.js'
 import { settleDequeueFunction } from './postgres-0003-settle-dequeue.js'
 import { archiveWithoutForeignKey } from './postgres-0004-archive-no-fk.js'
+import { workflowFunctions } from './postgres-0005-workflow-functions.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -123,4 +124,5 @@ export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
   claimFunction,
   settleDequeueFunction,
   archiveWithoutForeignKey,
+  workflowFunctions,
 ]

@@ -5,6 +5,11 @@ import { num, type Row } from '../row-mappers.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/** True when `lease` can be a Postgres lease token (a UUID); any other string is no message's lease. @internal */
+export function isLeaseToken(lease: string): boolean {
+  return UUID.test(lease)
+}
+
 function checkLease(lease: unknown): asserts lease is string | null {
   if (lease !== null && typeof lease !== 'string') {
     throw new ValidationError('lease', lease, 'a lease token string or null')

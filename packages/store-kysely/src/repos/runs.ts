@@ -1,12 +1,14 @@
 import {
   ConflictError,
   InvalidStateTransitionError,
+  LeaseLostError,
   type ListRunsOptions,
   type QueueMessage,
   RUN_STATUSES,
   RUN_TRANSITIONS,
   type ResolvedConfig,
   type RunRecord,
+  type RunEnding,
   type RunRepository,
   type RunStatus,
   type RunTransition,
@@ -18,16 +20,30 @@ import {
   validateName,
   WorkflowNotFoundError,
 } from '@pgqrs/core'
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { messageColumns, runColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { num, type Row, toMessage, toRun } from '../row-mappers.js'
 import { pgInsertMessages } from '../sql/postgres-messages.js'
-import { sqliteInsertMessages } from '../sql/sqlite-messages.js'
-import { explainFence, fenceCondition, fenceRun } from './fence.js'
+import { sqliteInsertMessages, sqliteMoveToArchive } from '../sql/sqlite-messages.js'
+import { explainFence, fenceRun, isLeaseToken } from './fence.js'
 import { jsonText } from './json-value.js'
 import { prepareItems } from './message-input.js'
+
+/** The statuses a transition may leave, as an SQL list (never empty). */
+function allowedList(from: readonly RunStatus[]) {
+  return sql.join(from.length > 0 ? [...from] : ['-'])
+}
+
+/** A validated run change: its SET list (sqlite family), guard, fence and refusal explainer. */
+interface Change {
+  readonly to: RunStatus
+  readonly from: readonly RunStatus[]
+  readonly sets: RawBuilder<unknown>[]
+  readonly lease: string | null
+  readonly refused: (db: Db) => Promise<never>
+}
 
 /** Workflow runs. @internal */
 export class KyselyRunRepository implements RunRepository {
@@ -195,7 +211,8 @@ export class KyselyRunRepository implements RunRepository {
     })
   }
 
-  async transition(id: number, change: RunTransition): Promise<RunRecord> {
+  /** The SET list of a transition, the statuses it may leave, and the refusal explainer. */
+  #change(id: number, change: RunTransition): Change {
     validateInt('id', id, 1)
     const to = change?.to
     if (!RUN_STATUSES.includes(to)) throw new ValidationError('to', to, RUN_STATUSES.join(', '))
@@ -216,7 +233,6 @@ export class KyselyRunRepository implements RunRepository {
     if (to === 'RUNNING' && change.error === undefined) sets.push(sql`error = null`)
     if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
     const lease = change.lease ?? null
-    const allowed = sql.join(from.length > 0 ? [...from] : ['-'])
     const refused = async (db: Db): Promise<never> => {
       await explainFence(db, d, id, lease) // NotFoundError or LeaseLostError when that is why
       const cur = await sql<Row>`select status from ${d.t('pgqrs_runs')} where id = ${id}`.execute(
@@ -224,31 +240,78 @@ export class KyselyRunRepository implements RunRepository {
       )
       throw new InvalidStateTransitionError('run', String(cur.rows[0]?.status), to, from)
     }
-    if (d.family === 'postgres') {
-      // One statement: guarded by status and fenced by the lease; result() waiters get a NOTIFY.
-      const notify =
-        this.#channel && TERMINAL_RUN_STATUSES.includes(to)
-          ? sql`select pg_notify(${this.#channel}, 'run:' || u.id) from u`
-          : sql`select 1 where false`
-      return this.#x.write1('runs.transition', async (db) => {
-        const r = await sql<Row>`with u as (
-            update ${d.t('pgqrs_runs')} r set ${sql.join(sets)}
-            where r.id = ${id} and r.status in (${allowed}) and ${fenceCondition(d, sql`r.id`, lease)}
-            returning ${runColumns(d.family, 'r', false)},
-              (select name from ${d.t('pgqrs_workflows')} w where w.id = r.workflow_id) as workflow_name
-          ), n as (${notify})
-          select u.*, (select count(*) from n) as notified from u`.execute(db)
+    return { to, from, sets, lease, refused }
+  }
+
+  /**
+   * Postgres: `runs.transition` and `runs.end` as one call of `pgqrs_run_transition` (migration
+   * 0005), which applies the same change as the sqlite path's SET list, fenced and guarded, and
+   * with `archive` moves the run's message to the archive in the same statement.
+   */
+  #pgTransition(
+    id: number,
+    change: RunTransition,
+    c: Change,
+    archive: boolean,
+  ): Promise<RunRecord> {
+    const { d } = this.#x
+    const { to, from, lease, refused } = c
+    const op = archive ? 'runs.end' : 'runs.transition'
+    // a string that is no UUID is no message's lease: refused, and explained as LeaseLostError
+    if (lease !== null && !isLeaseToken(lease)) return this.#x.write1(op, (db) => refused(db))
+    const json = (v: unknown) => (v === undefined ? null : jsonText(v, this.#config))
+    const wake = change.wakeAt ?? null
+    return this.#x.write1(op, async (db) => {
+      try {
+        const r = await sql<Row>`select ${runColumns(d.family, '(f.run)', false)}, f.workflow_name
+          from ${d.t('pgqrs_run_transition')}(${id}::bigint, ${to}, ${from}::text[],
+            ${lease !== null}, ${lease}::uuid, ${change.output !== undefined},
+            ${json(change.output)}::jsonb, ${change.error !== undefined}, ${json(change.error)}::jsonb,
+            ${change.wakeAt !== undefined}, ${wake === null ? null : wake.toISOString()}::timestamptz,
+            ${this.#channel}::text, ${archive}) f`.execute(db)
         if (r.rows[0]) return toRun(r.rows[0])
-        return refused(db)
-      })
-    }
-    return this.#x.write('runs.transition', async (db) => {
-      await fenceRun(db, d, id, lease)
+      } catch (e) {
+        // P0004: the message could not be archived (its lease is gone); the run change rolled back
+        if ((e as { code?: unknown }).code !== 'P0004') throw e
+      }
+      return refused(db)
+    })
+  }
+
+  /**
+   * The sqlite family: fence, guarded update and (with `archive`) the move of the run's message,
+   * in one write transaction under the single writer.
+   */
+  #sqliteTransition(id: number, c: Change, archive: boolean): Promise<RunRecord> {
+    const { d } = this.#x
+    const { from, sets, lease, refused } = c
+    return this.#x.write(archive ? 'runs.end' : 'runs.transition', async (db) => {
+      const messageId = await fenceRun(db, d, id, lease)
       const r = await sql<Row>`update ${d.t('pgqrs_runs')} set ${sql.join(sets)}
-        where id = ${id} and status in (${allowed}) returning id`.execute(db)
+        where id = ${id} and status in (${allowedList(from)}) returning id`.execute(db)
       if (!r.rows[0]) return refused(db)
+      if (archive) {
+        const moved = await sqliteMoveToArchive(db, d, [messageId], [lease ?? ''])
+        if (moved.size === 0) throw new LeaseLostError(messageId, 'end') // rolls the run back too
+      }
       const run = await this.#select(sql`r.id = ${id}`).execute(db)
       return toRun(run.rows[0]!)
     })
+  }
+
+  async transition(id: number, change: RunTransition): Promise<RunRecord> {
+    const c = this.#change(id, change)
+    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, change, c, false)
+    return this.#sqliteTransition(id, c, false)
+  }
+
+  async end(id: number, ending: RunEnding): Promise<RunRecord> {
+    const ends = ['SUCCESS', 'ERROR', 'CANCELLED']
+    if (!ends.includes(ending?.to)) throw new ValidationError('to', ending?.to, ends.join(', '))
+    if (typeof ending.lease !== 'string' || ending.lease.length === 0)
+      throw new ValidationError('lease', ending.lease, "the lease token of the run's message")
+    const c = this.#change(id, ending)
+    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, ending, c, true)
+    return this.#sqliteTransition(id, c, true)
   }
 }

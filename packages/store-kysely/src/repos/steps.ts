@@ -13,7 +13,7 @@ import { stepColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { type Row, toStep } from '../row-mappers.js'
-import { explainFence, fenceCondition, fenceRun } from './fence.js'
+import { explainFence, fenceCondition, fenceRun, isLeaseToken } from './fence.js'
 import { jsonText } from './json-value.js'
 
 /**
@@ -168,15 +168,15 @@ export class KyselyStepRepository implements StepRepository {
     const started = d.nowPlus(-elapsedMs)
     if (this.#pg) {
       return this.#x.write1('steps.record', async (db) => {
+        // `pgqrs_step_record` (migration 0005): the fenced insert, planned once per session. A
+        // string that is no UUID is no message's lease: nothing is written, and explained below.
+        const fenced = lease !== null
         const r =
-          await sql<Row>`insert into ${d.t('pgqrs_steps')} as s (run_id, step_key, status, output, created_at, started_at, completed_at)
-          select ${runId}, ${stepKey}, 'SUCCESS', ${d.json(text)}, ${started}, ${started}, now()
-          where ${fenceCondition(d, sql`${runId}`, lease)}
-          on conflict (run_id, step_key) do nothing
-          returning (select status from ${d.t('pgqrs_runs')} where id = ${runId}) as run_status`.execute(
-            db,
-          )
-        if (r.rows[0])
+          fenced && !isLeaseToken(lease)
+            ? { rows: [] }
+            : await sql<Row>`select ${d.t('pgqrs_step_record')}(${runId}::bigint, ${stepKey},
+                ${text}::jsonb, ${fenced}, ${lease}::uuid, ${started}) as run_status`.execute(db)
+        if (r.rows[0] && r.rows[0].run_status !== null)
           return { written: true, runStatus: String(r.rows[0].run_status) as RunStatus }
         await explainFence(db, d, runId, lease) // throws when the fence is why
         return { written: false, runStatus: await this.#runStatus(db, runId) }
