@@ -4,6 +4,7 @@ import { claimFunction } from './postgres-0002-claim.js'
 import { settleDequeueFunction } from './postgres-0003-settle-dequeue.js'
 import { archiveWithoutForeignKey } from './postgres-0004-archive-no-fk.js'
 import { workflowFunctions } from './postgres-0005-workflow-functions.js'
+import { settleDequeueColumns } from './postgres-0006-settle-dequeue-columns.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -125,4 +126,5 @@ export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
   settleDequeueFunction,
   archiveWithoutForeignKey,
   workflowFunctions,
+  settleDequeueColumns,
 ]

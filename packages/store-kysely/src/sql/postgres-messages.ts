@@ -80,7 +80,7 @@ export async function pgDequeue(
 
 /**
  * Settles the finished messages whose lease is current (archive, or delete with `remove`), then
- * claims the next batch, in ONE round trip to `pgqrs_settle_dequeue` (migration 0003) and one
+ * claims the next batch, in ONE round trip to `pgqrs_settle_dequeue` (migrations 0003, 0006) and one
  * commit. Returns the settled ids and the claimed messages in claim order.
  */
 export async function pgSettleDequeue(
@@ -94,7 +94,7 @@ export async function pgSettleDequeue(
   leaseMs: number,
   consumerId: number | null,
 ): Promise<{ settled: Set<number>; messages: QueueMessage[] }> {
-  const r = await sql<Row>`select f.settled, ${messageColumns('postgres', '(f.m)')}
+  const r = await sql<Row>`select f.settled, ${messageColumns('postgres', 'f')}
     from ${d.t('pgqrs_settle_dequeue')}(${ids}::bigint[], ${leases}::uuid[], ${remove}, ${queue},
       ${batchSize}::int, ${leaseMs}::double precision, ${consumerId}::bigint) f`.execute(db)
   const settled = new Set<number>()
