@@ -144,6 +144,20 @@ export function enqueueTests(harness: StoreHarness): void {
       expect(await fx.store.messages.dequeue(queue, { batchSize: 10, leaseMs: 1_000 })).toEqual([])
     })
 
+    it('runAt comes back exactly, to the millisecond, from enqueue and get', async () => {
+      const queue = await freshQueue(fx.store, 'enq-runat-exact')
+      const base = Date.now() + 3_600_000
+      const instants = Array.from({ length: 40 }, (_, k) => base + k * 1_237 + (k % 10) * 111 + k)
+      const stored = await fx.store.messages.enqueue(
+        queue,
+        instants.map((t, i) => ({ payload: i, runAt: new Date(t) })),
+      )
+      expect(stored.map((m) => m.visibleAt.getTime())).toEqual(instants)
+      for (const [i, m] of stored.entries()) {
+        expect((await fx.store.messages.get(m.id))?.visibleAt.getTime()).toBe(instants[i])
+      }
+    })
+
     it('runAt in the past makes the message visible at once', async () => {
       const queue = await freshQueue(fx.store, 'enq-runat-past')
       const [m] = await fx.store.messages.enqueue(queue, [

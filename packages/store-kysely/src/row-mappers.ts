@@ -22,9 +22,16 @@ function numOrNull(v: unknown): number | null {
   return v === null || v === undefined ? null : num(v)
 }
 
-/** A timestamptz (`Date`) or epoch ms (number) → `Date`. @internal */
+/**
+ * A timestamptz (`Date`) or epoch ms (number) → `Date`. Postgres sends message timestamps as float
+ * epoch ms with microseconds (`columns.ts`), whose float error is below 0.0003 ms: adding 0.0005
+ * before truncating to the millisecond gives exactly the millisecond the timestamp is in, as the
+ * driver's own parser does. @internal
+ */
 export function date(v: unknown): Date {
-  return v instanceof Date ? v : new Date(num(v))
+  if (v instanceof Date) return v
+  const ms = num(v)
+  return new Date(Number.isInteger(ms) ? ms : Math.floor(ms + 0.0005))
 }
 
 function dateOrNull(v: unknown): Date | null {
