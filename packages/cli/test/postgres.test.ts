@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== '')(
         installed: true,
         backend: 'postgres',
         schema: SCHEMA,
-        schemaVersion: '0006_settle_dequeue_columns',
+        schemaVersion: '0007_claim_generic_plans',
       })
       const tables = await query(
         "select table_name from information_schema.tables where table_schema = $1 and table_name = 'pgqrs_queues'",
@@ -61,7 +61,7 @@ describe.skipIf(skipReason !== '')(
     it('the schema comes from PGQRS_SCHEMA unless --schema is given', async () => {
       const env = { PGQRS_SCHEMA: SCHEMA, PGQRS_DSN: URL_ }
       expect(await okJson(['stats'], env)).toMatchObject({
-        schemaVersion: '0006_settle_dequeue_columns',
+        schemaVersion: '0007_claim_generic_plans',
       })
       const other = await pgqrs(['--schema', `${SCHEMA}_none`, 'queue', 'list'], { env })
       expectError(other, /not installed/)

@@ -5,6 +5,7 @@ import { settleDequeueFunction } from './postgres-0003-settle-dequeue.js'
 import { archiveWithoutForeignKey } from './postgres-0004-archive-no-fk.js'
 import { workflowFunctions } from './postgres-0005-workflow-functions.js'
 import { settleDequeueColumns } from './postgres-0006-settle-dequeue-columns.js'
+import { claimGenericPlans } from './postgres-0007-claim-generic-plans.js'
 import type { PgqrsMigration } from './types.js'
 
 /**
@@ -127,4 +128,5 @@ export const POSTGRES_MIGRATIONS: readonly PgqrsMigration[] = [
   archiveWithoutForeignKey,
   workflowFunctions,
   settleDequeueColumns,
+  claimGenericPlans,
 ]
