@@ -2,7 +2,7 @@
 // like a busy queue worker (batches of 50 message-like objects of about 2 KB, each batch alive until
 // the next one, a timer tick between batches: ~20 000 objects/s), then prints its peak RSS and
 // V8's young-generation size. It shows what V8's default young generation alone costs here:
-//   pnpm exec node bench/src/tools/young-gen.ts [seconds]
+//   pnpm exec node bench/src/tools/young-gen.ts [seconds, default 20]
 //   pnpm exec node --max-semi-space-size=2 bench/src/tools/young-gen.ts [seconds]
 // Diagnostic only (not part of `pnpm bench`).
 import v8 from 'node:v8'
