@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { MOVED_COLUMNS } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { PgqrsMigration } from './types.js'
 
@@ -50,13 +51,8 @@ export const settleDequeueColumns: PgqrsMigration = {
               returning t.*
             ),
             ins as (
-              insert into ${t('pgqrs_archive')} (id, queue_id, payload, priority, enqueued_at,
-                visible_at, attempts, max_attempts, lease, consumer_id, producer_id, dedupe_key,
-                last_error, dequeued_at, archived_at)
-              select mv.id, mv.queue_id, mv.payload, mv.priority, mv.enqueued_at, mv.visible_at,
-                mv.attempts, mv.max_attempts, mv.lease, mv.consumer_id, mv.producer_id,
-                mv.dedupe_key, mv.last_error, mv.dequeued_at, now()
-              from moved mv
+              insert into ${t('pgqrs_archive')} (${MOVED_COLUMNS}, archived_at)
+              select ${MOVED_COLUMNS}, now() from moved
               returning id
             )
             select ins.id, (null::${t('pgqrs_messages')}).* from ins;
