@@ -66,11 +66,15 @@ async function settle(
           : await tx.messages.release([msg], ending.releaseMs)
       if (!ok) throw new LeaseLostError(msg.id, 'settle')
     })
-  const ends = ending.to === 'SUCCESS' || ending.to === 'ERROR'
+  const { to } = ending
   try {
-    if (ends && ending.releaseMs === undefined && msg.lease !== null) {
+    if (
+      (to === 'SUCCESS' || to === 'ERROR') &&
+      ending.releaseMs === undefined &&
+      msg.lease !== null
+    ) {
       await store.runs.end(runId, {
-        to: ending.to as 'SUCCESS' | 'ERROR',
+        to,
         lease: msg.lease,
         ...(ending.output === undefined ? {} : { output: ending.output }),
         ...(ending.error === undefined ? {} : { error: ending.error }),

@@ -5,9 +5,12 @@ import { num, type Row } from '../row-mappers.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** True when `lease` can be a Postgres lease token (a UUID); any other string is no message's lease. @internal */
-export function isLeaseToken(lease: string): boolean {
-  return UUID.test(lease)
+/**
+ * True for a lease no Postgres message can hold (a string that is no UUID): a fenced write with it
+ * changes nothing, and `explainFence` says why. `null` (unfenced) is not such a lease. @internal
+ */
+export function neverCurrent(lease: string | null): boolean {
+  return lease !== null && !UUID.test(lease)
 }
 
 function checkLease(lease: unknown): asserts lease is string | null {

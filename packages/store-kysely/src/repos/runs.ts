@@ -20,27 +20,26 @@ import {
   validateName,
   WorkflowNotFoundError,
 } from '@pgqrs/core'
-import { type RawBuilder, sql } from 'kysely'
+import { sql } from 'kysely'
 import { messageColumns, runColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { num, type Row, toMessage, toRun } from '../row-mappers.js'
 import { pgInsertMessages } from '../sql/postgres-messages.js'
 import { sqliteInsertMessages, sqliteMoveToArchive } from '../sql/sqlite-messages.js'
-import { explainFence, fenceRun, isLeaseToken } from './fence.js'
+import { explainFence, fenceRun, neverCurrent } from './fence.js'
 import { jsonText } from './json-value.js'
 import { prepareItems } from './message-input.js'
 
-/** The statuses a transition may leave, as an SQL list (never empty). */
-function allowedList(from: readonly RunStatus[]) {
-  return sql.join(from.length > 0 ? [...from] : ['-'])
-}
-
-/** A validated run change: its SET list (sqlite family), guard, fence and refusal explainer. */
+/** A validated run change, shared by the Postgres and sqlite paths. */
 interface Change {
   readonly to: RunStatus
   readonly from: readonly RunStatus[]
-  readonly sets: RawBuilder<unknown>[]
+  /** JSON text to store, or undefined to leave the column as it is. */
+  readonly output: string | null | undefined
+  readonly error: string | null | undefined
+  /** undefined: the status decides (kept while SLEEPING/PAUSED, cleared otherwise). */
+  readonly wakeAt: Date | null | undefined
   readonly lease: string | null
   readonly refused: (db: Db) => Promise<never>
 }
@@ -211,27 +210,21 @@ export class KyselyRunRepository implements RunRepository {
     })
   }
 
-  /** The SET list of a transition, the statuses it may leave, and the refusal explainer. */
+  /**
+   * Validates a change once for both families: its JSON serialised, its wake time checked, the
+   * statuses it may leave, and the refusal explainer.
+   */
   #change(id: number, change: RunTransition): Change {
     validateInt('id', id, 1)
     const to = change?.to
     if (!RUN_STATUSES.includes(to)) throw new ValidationError('to', to, RUN_STATUSES.join(', '))
     const from = RUN_TRANSITIONS[to]
     const { d } = this.#x
-    const sets = [sql`status = ${to}`, sql`updated_at = ${d.now()}`]
-    if (change.output !== undefined)
-      sets.push(sql`output = ${d.json(jsonText(change.output, this.#config))}`)
-    if (change.error !== undefined)
-      sets.push(sql`error = ${d.json(jsonText(change.error, this.#config))}`)
-    if (change.wakeAt !== undefined) {
-      sets.push(
-        sql`wake_at = ${d.time(change.wakeAt === null ? null : validateDate('wakeAt', change.wakeAt))}`,
-      )
-    } else if (to !== 'SLEEPING' && to !== 'PAUSED') sets.push(sql`wake_at = null`)
-    if (to === 'RUNNING') sets.push(sql`started_at = coalesce(started_at, ${d.now()})`)
-    // a paused run's pause note is not an error once it runs again
-    if (to === 'RUNNING' && change.error === undefined) sets.push(sql`error = null`)
-    if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
+    const json = (v: unknown) => (v === undefined ? undefined : jsonText(v, this.#config))
+    const wakeAt =
+      change.wakeAt === undefined || change.wakeAt === null
+        ? change.wakeAt
+        : validateDate('wakeAt', change.wakeAt)
     const lease = change.lease ?? null
     const refused = async (db: Db): Promise<never> => {
       await explainFence(db, d, id, lease) // NotFoundError or LeaseLostError when that is why
@@ -240,7 +233,15 @@ export class KyselyRunRepository implements RunRepository {
       )
       throw new InvalidStateTransitionError('run', String(cur.rows[0]?.status), to, from)
     }
-    return { to, from, sets, lease, refused }
+    return {
+      to,
+      from,
+      output: json(change.output),
+      error: json(change.error),
+      wakeAt,
+      lease,
+      refused,
+    }
   }
 
   /**
@@ -248,27 +249,19 @@ export class KyselyRunRepository implements RunRepository {
    * 0005), which applies the same change as the sqlite path's SET list, fenced and guarded, and
    * with `archive` moves the run's message to the archive in the same statement.
    */
-  #pgTransition(
-    id: number,
-    change: RunTransition,
-    c: Change,
-    archive: boolean,
-  ): Promise<RunRecord> {
+  #pgTransition(id: number, c: Change, archive: boolean): Promise<RunRecord> {
     const { d } = this.#x
-    const { to, from, lease, refused } = c
+    const { to, from, output, error, wakeAt, lease, refused } = c
     const op = archive ? 'runs.end' : 'runs.transition'
-    // a string that is no UUID is no message's lease: refused, and explained as LeaseLostError
-    if (lease !== null && !isLeaseToken(lease)) return this.#x.write1(op, (db) => refused(db))
-    const json = (v: unknown) => (v === undefined ? null : jsonText(v, this.#config))
-    const wake = change.wakeAt ?? null
+    if (neverCurrent(lease)) return this.#x.write1(op, (db) => refused(db))
     return this.#x.write1(op, async (db) => {
       try {
         const r = await sql<Row>`select ${runColumns(d.family, '(f.run)', false)}, f.workflow_name
           from ${d.t('pgqrs_run_transition')}(${id}::bigint, ${to}, ${from}::text[],
-            ${lease !== null}, ${lease}::uuid, ${change.output !== undefined},
-            ${json(change.output)}::jsonb, ${change.error !== undefined}, ${json(change.error)}::jsonb,
-            ${change.wakeAt !== undefined}, ${wake === null ? null : wake.toISOString()}::timestamptz,
-            ${this.#channel}::text, ${archive}) f`.execute(db)
+            ${lease !== null}, ${lease}::uuid, ${output !== undefined}, ${output ?? null}::jsonb,
+            ${error !== undefined}, ${error ?? null}::jsonb, ${wakeAt !== undefined},
+            ${wakeAt ? wakeAt.toISOString() : null}::timestamptz, ${this.#channel}::text,
+            ${archive}) f`.execute(db)
         if (r.rows[0]) return toRun(r.rows[0])
       } catch (e) {
         // P0004: the message could not be archived (its lease is gone); the run change rolled back
@@ -284,14 +277,24 @@ export class KyselyRunRepository implements RunRepository {
    */
   #sqliteTransition(id: number, c: Change, archive: boolean): Promise<RunRecord> {
     const { d } = this.#x
-    const { from, sets, lease, refused } = c
+    const { to, from, output, error, wakeAt, lease, refused } = c
+    const sets = [sql`status = ${to}`, sql`updated_at = ${d.now()}`]
+    if (output !== undefined) sets.push(sql`output = ${d.json(output)}`)
+    if (error !== undefined) sets.push(sql`error = ${d.json(error)}`)
+    if (wakeAt !== undefined) sets.push(sql`wake_at = ${d.time(wakeAt)}`)
+    else if (to !== 'SLEEPING' && to !== 'PAUSED') sets.push(sql`wake_at = null`)
+    if (to === 'RUNNING') sets.push(sql`started_at = coalesce(started_at, ${d.now()})`)
+    // a paused run's pause note is not an error once it runs again
+    if (to === 'RUNNING' && error === undefined) sets.push(sql`error = null`)
+    if (TERMINAL_RUN_STATUSES.includes(to)) sets.push(sql`completed_at = ${d.now()}`)
+    const allowed = sql.join(from.length > 0 ? [...from] : ['-'])
     return this.#x.write(archive ? 'runs.end' : 'runs.transition', async (db) => {
       const messageId = await fenceRun(db, d, id, lease)
       const r = await sql<Row>`update ${d.t('pgqrs_runs')} set ${sql.join(sets)}
-        where id = ${id} and status in (${allowedList(from)}) returning id`.execute(db)
+        where id = ${id} and status in (${allowed}) returning id`.execute(db)
       if (!r.rows[0]) return refused(db)
-      if (archive) {
-        const moved = await sqliteMoveToArchive(db, d, [messageId], [lease ?? ''])
+      if (archive && lease !== null) {
+        const moved = await sqliteMoveToArchive(db, d, [messageId], [lease])
         if (moved.size === 0) throw new LeaseLostError(messageId, 'end') // rolls the run back too
       }
       const run = await this.#select(sql`r.id = ${id}`).execute(db)
@@ -301,17 +304,17 @@ export class KyselyRunRepository implements RunRepository {
 
   async transition(id: number, change: RunTransition): Promise<RunRecord> {
     const c = this.#change(id, change)
-    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, change, c, false)
+    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, c, false)
     return this.#sqliteTransition(id, c, false)
   }
 
   async end(id: number, ending: RunEnding): Promise<RunRecord> {
-    const ends = ['SUCCESS', 'ERROR', 'CANCELLED']
-    if (!ends.includes(ending?.to)) throw new ValidationError('to', ending?.to, ends.join(', '))
+    if (!TERMINAL_RUN_STATUSES.includes(ending?.to))
+      throw new ValidationError('to', ending?.to, TERMINAL_RUN_STATUSES.join(', '))
     if (typeof ending.lease !== 'string' || ending.lease.length === 0)
       throw new ValidationError('lease', ending.lease, "the lease token of the run's message")
     const c = this.#change(id, ending)
-    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, ending, c, true)
+    if (this.#x.d.family === 'postgres') return this.#pgTransition(id, c, true)
     return this.#sqliteTransition(id, c, true)
   }
 }

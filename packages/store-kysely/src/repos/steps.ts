@@ -13,7 +13,7 @@ import { stepColumns } from '../columns.js'
 import type { Db } from '../dialect.js'
 import type { Exec } from '../exec.js'
 import { type Row, toStep } from '../row-mappers.js'
-import { explainFence, fenceCondition, fenceRun, isLeaseToken } from './fence.js'
+import { explainFence, fenceCondition, fenceRun, neverCurrent } from './fence.js'
 import { jsonText } from './json-value.js'
 
 /**
@@ -168,16 +168,16 @@ export class KyselyStepRepository implements StepRepository {
     const started = d.nowPlus(-elapsedMs)
     if (this.#pg) {
       return this.#x.write1('steps.record', async (db) => {
-        // `pgqrs_step_record` (migration 0005): the fenced insert, planned once per session. A
-        // string that is no UUID is no message's lease: nothing is written, and explained below.
-        const fenced = lease !== null
-        const r =
-          fenced && !isLeaseToken(lease)
-            ? { rows: [] }
-            : await sql<Row>`select ${d.t('pgqrs_step_record')}(${runId}::bigint, ${stepKey},
-                ${text}::jsonb, ${fenced}, ${lease}::uuid, ${started}) as run_status`.execute(db)
-        if (r.rows[0] && r.rows[0].run_status !== null)
-          return { written: true, runStatus: String(r.rows[0].run_status) as RunStatus }
+        // `pgqrs_step_record` (migration 0005): the fenced insert, planned once per session
+        if (!neverCurrent(lease)) {
+          const r = await sql<Row>`select ${d.t('pgqrs_step_record')}(${runId}::bigint,
+            ${stepKey}, ${text}::jsonb, ${lease !== null}, ${lease}::uuid, ${started}) as run_status`.execute(
+            db,
+          )
+          const status = r.rows[0]?.run_status
+          if (status !== null && status !== undefined)
+            return { written: true, runStatus: String(status) as RunStatus }
+        }
         await explainFence(db, d, runId, lease) // throws when the fence is why
         return { written: false, runStatus: await this.#runStatus(db, runId) }
       })
