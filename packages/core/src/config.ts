@@ -64,6 +64,9 @@ export const DEFAULT_VALIDATION: Required<ValidationConfig> = Object.freeze({
   forbiddenKeys: Object.freeze(['__proto__', 'constructor', 'prototype']),
 })
 
+/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): every timer-backed option stays below it. */
+export const MAX_TIMER_MS = 2_147_483_647
+
 /** Postgres schema names pgqrs accepts (an unquoted-style identifier of at most 63 bytes). */
 export const SCHEMA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 
@@ -157,8 +160,9 @@ export function resolveConfig(
     connectTimeoutMs: positiveInt(
       'connectTimeoutMs',
       config.connectTimeoutMs ?? DEFAULT_CONFIG.connectTimeoutMs,
+      MAX_TIMER_MS,
     ),
-    leaseMs: positiveInt('leaseMs', config.leaseMs ?? DEFAULT_CONFIG.leaseMs),
+    leaseMs: positiveInt('leaseMs', config.leaseMs ?? DEFAULT_CONFIG.leaseMs, MAX_TIMER_MS),
     maxAttempts: positiveInt(
       'maxAttempts',
       config.maxAttempts ?? DEFAULT_CONFIG.maxAttempts,
@@ -167,10 +171,12 @@ export function resolveConfig(
     pollIntervalMs: positiveInt(
       'pollIntervalMs',
       config.pollIntervalMs ?? DEFAULT_CONFIG.pollIntervalMs,
+      MAX_TIMER_MS,
     ),
     heartbeatIntervalMs: positiveInt(
       'heartbeatIntervalMs',
       config.heartbeatIntervalMs ?? DEFAULT_CONFIG.heartbeatIntervalMs,
+      MAX_TIMER_MS,
     ),
     validation: resolveValidation(config.validation),
     logger,

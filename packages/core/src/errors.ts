@@ -8,6 +8,7 @@ export const PGQRS_ERROR_CODES = [
   'CONFIG',
   'CONNECTION',
   'SCHEMA_NOT_INSTALLED',
+  'SCHEMA_VERSION',
   'MIGRATION',
   'VALIDATION',
   'NOT_FOUND',
@@ -17,6 +18,7 @@ export const PGQRS_ERROR_CODES = [
   'QUEUE_ALREADY_EXISTS',
   'WORKER_ACTIVE',
   'LEASE_LOST',
+  'WORKER_STOPPED',
   'INVALID_STATE_TRANSITION',
   'STORE',
   'TIMEOUT',
@@ -25,6 +27,7 @@ export const PGQRS_ERROR_CODES = [
   'PAUSED',
   'CANCELLED',
   'EXECUTION_FAILED',
+  'SUSPENSION_SWALLOWED',
 ] as const
 
 /** Union of every pgqrs error code. */
@@ -96,6 +99,42 @@ export class SchemaNotInstalledError extends PgqrsError {
   /** True when `value` is a SchemaNotInstalledError. */
   static override is(value: unknown): value is SchemaNotInstalledError {
     return PgqrsError.is(value) && value.code === 'SCHEMA_NOT_INSTALLED'
+  }
+}
+
+/**
+ * The installed schema is not the one this code was written for: `older` (run install with this
+ * version: `admin(store).install()` or `pgqrs install`) or `newer` (another process installed a newer
+ * pgqrs; upgrade this one). Workers refuse to start then, so that no code runs against tables it does
+ * not know.
+ */
+export class SchemaVersionError extends PgqrsError {
+  override readonly name = 'SchemaVersionError'
+  /** `older`: the database lacks migrations this code needs; `newer`: it has migrations this code does not know. */
+  readonly direction: 'older' | 'newer'
+  /** The newest migration this code knows. */
+  readonly expected: string
+  /** The newest migration applied to the database. */
+  readonly installed: string | null
+  constructor(
+    direction: 'older' | 'newer',
+    expected: string,
+    installed: string | null,
+    detail: readonly string[],
+  ) {
+    super(
+      'SCHEMA_VERSION',
+      direction === 'older'
+        ? `The pgqrs schema is older than this code expects (installed ${installed ?? 'nothing'}, expected ${expected}; missing ${detail.join(', ')}): run \`await admin(store).install()\` or \`pgqrs install\` with this version first`
+        : `The pgqrs schema is newer than this code knows (installed ${installed}, this code knows up to ${expected}; unknown ${detail.join(', ')}): upgrade pgqrs in this process, or roll the schema back`,
+    )
+    this.direction = direction
+    this.expected = expected
+    this.installed = installed
+  }
+  /** True when `value` is a SchemaVersionError. */
+  static override is(value: unknown): value is SchemaVersionError {
+    return PgqrsError.is(value) && value.code === 'SCHEMA_VERSION'
   }
 }
 
@@ -243,13 +282,15 @@ export class QueueAlreadyExistsError extends ConflictError {
 export class WorkerActiveError extends ConflictError {
   override readonly name = 'WorkerActiveError'
   readonly status: string
-  constructor(workerName: string, status: string) {
+  constructor(workerName: string, status: string, detail?: string) {
     super(
       'worker',
       workerName,
-      status === 'suspended'
-        ? `Worker "${workerName}" is suspended: resume it, or shut it down before registering the name again`
-        : `Worker "${workerName}" is already active (status ${status}): a name can be reused only after the worker stopped`,
+      detail !== undefined
+        ? `Worker "${workerName}" is ${status}: ${detail}`
+        : status === 'suspended'
+          ? `Worker "${workerName}" is suspended: resume it, or shut it down before registering the name again`
+          : `Worker "${workerName}" is already active (status ${status}): a name can be reused only after the worker stopped (when its process is gone, \`pgqrs workers reclaim ${workerName}\` frees it)`,
       undefined,
       'WORKER_ACTIVE',
     )
@@ -275,6 +316,21 @@ export class LeaseLostError extends PgqrsError {
   /** True when `value` is a LeaseLostError. */
   static override is(value: unknown): value is LeaseLostError {
     return PgqrsError.is(value) && value.code === 'LEASE_LOST'
+  }
+}
+
+/**
+ * The worker stopped while a handler ran: the reason of `ctx.signal` once the stop's grace period
+ * is over (the message is released, to be delivered again).
+ */
+export class WorkerStoppedError extends PgqrsError {
+  override readonly name = 'WorkerStoppedError'
+  constructor(message = 'the worker stopped: the message was released to be delivered again') {
+    super('WORKER_STOPPED', message)
+  }
+  /** True when `value` is a WorkerStoppedError. */
+  static override is(value: unknown): value is WorkerStoppedError {
+    return PgqrsError.is(value) && value.code === 'WORKER_STOPPED'
   }
 }
 

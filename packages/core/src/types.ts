@@ -79,6 +79,12 @@ export interface WorkerRecord {
   readonly queueId: number | null
   readonly hostname: string
   readonly pid: number
+  /**
+   * Random id of the process instance that registered the worker (null for rows registered
+   * without one): tells a restarted process with the same host name and pid (a container's PID 1)
+   * from the live process it replaces.
+   */
+  readonly instance: string | null
   readonly status: WorkerStatus
   readonly startedAt: Date
   readonly heartbeatAt: Date

@@ -198,3 +198,24 @@ export function validatePayload(
   }
   return text
 }
+
+/** Marker appended to text that {@link storableText} shortened. */
+export const TRUNCATION_MARKER = '… [truncated by pgqrs]'
+
+/**
+ * Any text made storable in every backend: NUL characters removed (Postgres text refuses them),
+ * lone surrogates replaced by U+FFFD, and text over `maxChars` cut with {@link TRUNCATION_MARKER}.
+ * Used for error messages and stacks, which come from anywhere and must never fail a write.
+ */
+export function storableText(text: string, maxChars = 10_000): string {
+  let out = text.includes('\u0000') ? text.replaceAll('\u0000', '') : text
+  if (!out.isWellFormed()) out = out.toWellFormed()
+  if (out.length > maxChars) {
+    // never cut a surrogate pair in half
+    let end = maxChars - TRUNCATION_MARKER.length
+    const code = out.charCodeAt(end - 1)
+    if (code >= 0xd800 && code <= 0xdbff) end--
+    out = out.slice(0, end) + TRUNCATION_MARKER
+  }
+  return out
+}

@@ -236,10 +236,8 @@ describe('configFromEnv', () => {
     }
   })
 
-  // KNOWN GAP in src/config.ts: a well-formed but out-of-range value (or a bad PGQRS_SCHEMA) is
-  // refused by resolveConfig() with a message naming the config field (leaseMs) instead of the
-  // variable (PGQRS_LEASE_MS). `it.fails` keeps the suite green until configFromEnv wraps that
-  // error; when it does, these turn red: change `it.fails.each` back to `it.each`.
+  // An out-of-range value is refused by resolveConfig(); configFromEnv names the variable the
+  // user set (PGQRS_LEASE_MS), not the config field it maps to (leaseMs).
   it.each([
     ['PGQRS_LEASE_MS', '0'],
     ['PGQRS_MAX_CONNECTIONS', '5000'],

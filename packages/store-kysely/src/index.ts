@@ -1,4 +1,4 @@
 export { KyselyStore, type KyselyStoreOptions, notifyChannel } from './kysely-store.js'
-export type { Family } from './dialect.js'
-export type { SqliteBegin } from './exec.js'
-export { translateError, isBusy } from './translate-error.js'
+export type { Family } from './family.js'
+export type { SqliteBegin } from './sqlite/exec.js'
+export { isBusy } from './translate-error.js'

@@ -1,26 +1,32 @@
+import { createHash } from 'node:crypto'
 import {
   type PgqrsConfig,
+  type QueueRecord,
   type ResolvedConfig,
+  resolveConfig,
+  type SchemaStatus,
   type Store,
   type StoreCapabilities,
   type StoreRepositories,
   type StoreTransaction,
   type Subscription,
-  resolveConfig,
-  callStoreMethod,
-  type QueueRecord,
   ValidationError,
 } from '@pgqrs/core'
+import { type Consumer, createConsumer, createProducer, type Producer } from '@pgqrs/queue'
 import type { Kysely } from 'kysely'
-import { type Family, sqlDialect } from './dialect.js'
-import { type Exec, type SqliteBegin, StoreExec, TxExec } from './exec.js'
-import { listMigrations, runMigrations } from './migrator.js'
+import type { Exec, StoreExec } from './exec.js'
+import { TxExec } from './exec.js'
+import type { Family, FamilySql } from './family.js'
+import { listMigrations, runMigrations, schemaStatus } from './migrator.js'
+import { postgresFamily } from './postgres/family.js'
 import { KyselyMessageRepository } from './repos/messages.js'
 import { KyselyQueueRepository } from './repos/queues.js'
 import { KyselyRunRepository } from './repos/runs.js'
 import { KyselyStepRepository } from './repos/steps.js'
 import { KyselyWorkerRepository } from './repos/workers.js'
 import { KyselyWorkflowRepository } from './repos/workflows.js'
+import type { SqliteBegin } from './sqlite/exec.js'
+import { sqliteFamily } from './sqlite/family.js'
 
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
@@ -31,10 +37,11 @@ export interface KyselyStoreOptions {
   /** `'postgres' | 'sqlite' | 'turso'` or your adapter's name. */
   readonly backend: string
   readonly capabilities: StoreCapabilities
+  /** The pgqrs config; resolved (validated, defaults filled in) by the store. */
   readonly config?: PgqrsConfig | ResolvedConfig
-  /** sqlite family: how write transactions begin (see the README of @pgqrs/store-kysely). Default `raw`. */
+  /** sqlite family: how write transactions begin (`raw` sends `BEGIN IMMEDIATE`; `kysely` uses `db.transaction()`). Default `raw`. */
   readonly sqliteBegin?: SqliteBegin
-  /** sqlite family: the clock in epoch ms (tests may inject one). Default `Date.now`. */
+  /** The clock in epoch ms: every time on the sqlite family (tests may inject one). Default `Date.now`. */
   readonly clock?: () => number
   /** sqlite family: called after a busy BEGIN, before it is retried. */
   readonly onBusy?: () => Promise<void>
@@ -42,36 +49,41 @@ export interface KyselyStoreOptions {
   readonly onClose?: () => Promise<void>
 }
 
-function isResolved(c: PgqrsConfig | ResolvedConfig | undefined): c is ResolvedConfig {
-  return (
-    Object.isFrozen(c) &&
-    typeof (c as ResolvedConfig)?.logger?.warn === 'function' &&
-    'leaseMs' in (c as object)
-  )
-}
-
 /** Builds the six repositories over one {@link Exec}. */
-function repositories(x: Exec, config: ResolvedConfig, channel: string | null): StoreRepositories {
+function repositories(x: Exec, config: ResolvedConfig): StoreRepositories {
   return {
     queues: new KyselyQueueRepository(x),
-    messages: new KyselyMessageRepository(x, config, channel),
+    messages: new KyselyMessageRepository(x, config),
     workers: new KyselyWorkerRepository(x),
     workflows: new KyselyWorkflowRepository(x),
-    runs: new KyselyRunRepository(x, config, channel),
+    runs: new KyselyRunRepository(x, config),
     steps: new KyselyStepRepository(x, config),
   }
 }
 
+/** The family's SQL for a store (the only place that picks a family). */
+function familyOf(options: KyselyStoreOptions, config: ResolvedConfig): FamilySql {
+  const clock = options.clock ?? Date.now
+  if (options.family === 'postgres') {
+    const channel = options.capabilities.notifications ? notifyChannel(config.schema) : null
+    return postgresFamily({ schema: config.schema, channel, clock })
+  }
+  if (options.family === 'sqlite') return sqliteFamily({ clock })
+  throw new ValidationError('family', options.family, "'postgres' or 'sqlite'")
+}
+
 /**
  * A {@link Store} over any Kysely dialect of the postgres or sqlite family. All pgqrs SQL lives in
- * this package; a driver package only builds the Kysely instance (and may add notifications).
+ * this package, one folder per family; a driver package only builds the Kysely instance (and may
+ * add notifications).
  *
  * @example
  * ```ts
  * class MyStore extends KyselyStore {
  *   constructor() {
  *     super({ db: new Kysely({ dialect: myDialect }), family: 'sqlite', backend: 'my-sqlite',
- *       capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false } })
+ *       capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false,
+ *         sharedAcrossProcesses: true } })
  *   }
  * }
  * ```
@@ -80,12 +92,12 @@ export class KyselyStore implements Store {
   readonly backend: string
   readonly capabilities: StoreCapabilities
   readonly config: ResolvedConfig
-  readonly queues
-  readonly messages
-  readonly workers
-  readonly workflows
-  readonly runs
-  readonly steps
+  readonly queues: StoreRepositories['queues']
+  readonly messages: KyselyMessageRepository
+  readonly workers: StoreRepositories['workers']
+  readonly workflows: StoreRepositories['workflows']
+  readonly runs: KyselyRunRepository
+  readonly steps: KyselyStepRepository
   /** The Kysely instance the store runs on. */
   readonly db: Kysely<any>
   readonly #exec: StoreExec
@@ -94,31 +106,29 @@ export class KyselyStore implements Store {
   #closed: Promise<void> | null = null
 
   constructor(options: KyselyStoreOptions) {
-    this.config = isResolved(options.config) ? options.config : resolveConfig(options.config)
+    this.config = resolveConfig(options.config)
     this.backend = options.backend
     this.capabilities = Object.freeze({ ...options.capabilities })
     this.db = options.db
     this.#onClose = options.onClose
+    const f = familyOf(options, this.config)
     this.#channel =
       options.family === 'postgres' && options.capabilities.notifications
         ? notifyChannel(this.config.schema)
         : null
-    const d = sqlDialect(options.family, this.config.schema, options.clock ?? Date.now)
-    this.#exec = new StoreExec({
+    this.#exec = f.exec({
       db: options.db,
-      d,
       backend: options.backend,
-      schema: this.config.schema,
       sqliteBegin: options.sqliteBegin,
       onBusy: options.onBusy,
     })
-    const repos = repositories(this.#exec, this.config, this.#channel)
+    const repos = repositories(this.#exec, this.config)
     this.queues = repos.queues
-    this.messages = repos.messages
+    this.messages = repos.messages as KyselyMessageRepository
     this.workers = repos.workers
     this.workflows = repos.workflows
-    this.runs = repos.runs
-    this.steps = repos.steps
+    this.runs = repos.runs as KyselyRunRepository
+    this.steps = repos.steps as KyselyStepRepository
   }
 
   /** The NOTIFY channel of this store's schema (Postgres), or null. */
@@ -128,31 +138,58 @@ export class KyselyStore implements Store {
 
   /** Creates or upgrades the schema: idempotent, serialised between processes. */
   async migrate(): Promise<void> {
-    await runMigrations(this.#exec, this.config.schema)
+    await runMigrations(this.#exec)
+  }
+
+  /**
+   * Installs the schema up to migration `name` only: an earlier schema level, for upgrade tests.
+   * @internal
+   */
+  async migrateTo(name: string): Promise<void> {
+    await runMigrations(this.#exec, name)
+  }
+
+  /** The migration names this store's code knows, oldest first. @internal */
+  knownMigrations(): string[] {
+    return this.#exec.f.schema.migrations.map((m) => m.name)
   }
 
   /** The applied migration names, oldest first. */
   migrations(): Promise<string[]> {
-    return listMigrations(this.#exec, this.config.schema)
+    return listMigrations(this.#exec)
+  }
+
+  /** The installed schema compared with this package's migrations. */
+  schemaStatus(): Promise<SchemaStatus> {
+    return schemaStatus(this.#exec)
+  }
+
+  /**
+   * The installed schema as normalised text (tables, indexes, functions, triggers; the schema
+   * name written `{{schema}}`), as committed in `schema/<family>.sql`. For the schema tests and
+   * `pnpm schema:dump`. @internal
+   */
+  schemaDump(): Promise<string> {
+    return this.#exec.read('schemaDump', (db) => this.#exec.f.schema.dump(db))
+  }
+
+  /** Writes this store object has started so far (see `Store.writeCount`). */
+  writeCount(): number {
+    return this.#exec.writes
   }
 
   /** Runs `fn` in one transaction with repositories bound to it and `tx.db` for your own writes. */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.#exec.transaction((trx) => {
-      const x = new TxExec(this.#exec, trx)
-      return fn({ ...repositories(x, this.config, this.#channel), db: trx })
-    })
+    return this.#exec.transaction((trx) =>
+      fn({ ...repositories(new TxExec(this.#exec, trx), this.config), db: trx }),
+    )
   }
 
   /** Repositories bound to the caller's open transaction (a Kysely transaction or a StoreTransaction). */
   withTransaction(tx: unknown): StoreRepositories {
     if (typeof tx === 'object' && tx !== null && 'messages' in tx && 'runs' in tx)
       return tx as StoreTransaction
-    return repositories(
-      new TxExec(this.#exec, this.adaptTransaction(tx)),
-      this.config,
-      this.#channel,
-    )
+    return repositories(new TxExec(this.#exec, this.adaptTransaction(tx)), this.config)
   }
 
   /**
@@ -180,14 +217,14 @@ export class KyselyStore implements Store {
     return this.queues.ensure(name)
   }
 
-  /** A producer for `queue` (available once `@pgqrs/queue` is imported). */
-  producer(...args: unknown[]): Promise<any> {
-    return callStoreMethod('producer', this, args) as Promise<any>
+  /** A producer for `queue` with this process's identity (the queue must exist): see `createProducer`. */
+  producer<T = unknown>(queue: string): Promise<Producer<T>> {
+    return createProducer<T>(this, queue)
   }
 
-  /** A consumer of `queue` (available once `@pgqrs/queue` is imported). */
-  consumer(...args: unknown[]): Promise<any> {
-    return callStoreMethod('consumer', this, args) as Promise<any>
+  /** A consumer of `queue` with this process's identity (the queue must exist): see `createConsumer`. */
+  consumer<T = unknown>(queue: string): Promise<Consumer<T>> {
+    return createConsumer<T>(this, queue)
   }
 
   /** No notifications by default; the Postgres store overrides this. */
@@ -207,7 +244,13 @@ export class KyselyStore implements Store {
   }
 }
 
-/** The NOTIFY channel for a schema: one per schema, the queue name as payload. @internal */
+/**
+ * The NOTIFY channel of a schema: one per schema, the queue name as payload. `pgqrs:<schema>`
+ * when that fits Postgres's 63-byte limit for channel names; otherwise `pgqrs:` and a hash of the
+ * schema name, so every valid schema name gets a working channel. @internal
+ */
 export function notifyChannel(schema: string): string {
-  return `pgqrs:${schema}`
+  const plain = `pgqrs:${schema}`
+  if (Buffer.byteLength(plain, 'utf8') <= 63) return plain
+  return `pgqrs:${createHash('sha256').update(schema).digest('hex').slice(0, 40)}`
 }

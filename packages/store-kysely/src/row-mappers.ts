@@ -13,6 +13,68 @@ import type {
 /** The only place where rows become domain objects. @internal */
 export type Row = Record<string, unknown>
 
+/** Columns of `pgqrs_messages`, shared with `pgqrs_archive` (which adds `archived_at`, `dead_at`). @internal */
+export const MESSAGE_COLUMNS = [
+  'id',
+  'queue_id',
+  'payload',
+  'priority',
+  'enqueued_at',
+  'visible_at',
+  'attempts',
+  'max_attempts',
+  'lease',
+  'consumer_id',
+  'producer_id',
+  'dedupe_key',
+  'last_error',
+  'dequeued_at',
+] as const
+
+/**
+ * Run columns with table alias `alias` (and the workflow name from alias `w`), JSON columns
+ * written by the family's `json(column)`. @internal
+ */
+export function runColumnList(
+  alias: string,
+  withWorkflow: boolean,
+  json: (column: string) => string,
+): string {
+  return [
+    `${alias}.id`,
+    `${alias}.workflow_id`,
+    ...(withWorkflow ? ['w.name as workflow_name'] : []),
+    `${alias}.message_id`,
+    `${alias}.status`,
+    json('input'),
+    json('output'),
+    json('error'),
+    `${alias}.idempotency_key`,
+    `${alias}.wake_at`,
+    `${alias}.created_at`,
+    `${alias}.updated_at`,
+    `${alias}.started_at`,
+    `${alias}.completed_at`,
+  ].join(', ')
+}
+
+/** Step columns with table alias `alias`, JSON columns written by `json(column)`. @internal */
+export function stepColumnList(alias: string, json: (column: string) => string): string {
+  return [
+    `${alias}.id`,
+    `${alias}.run_id`,
+    `${alias}.step_key`,
+    `${alias}.status`,
+    json('output'),
+    json('error'),
+    `${alias}.retry_count`,
+    `${alias}.retry_at`,
+    `${alias}.created_at`,
+    `${alias}.started_at`,
+    `${alias}.completed_at`,
+  ].join(', ')
+}
+
 /** bigint (pg returns int8 as a string), bigint or number → number. @internal */
 export function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v)
@@ -84,6 +146,7 @@ export function toWorker(r: Row): WorkerRecord {
     queueId: numOrNull(r.queue_id),
     hostname: String(r.hostname),
     pid: num(r.pid),
+    instance: str(r.instance),
     status: String(r.status) as WorkerStatus,
     startedAt: date(r.started_at),
     heartbeatAt: date(r.heartbeat_at),

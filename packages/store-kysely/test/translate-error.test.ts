@@ -7,7 +7,23 @@ import {
   StoreError,
 } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
-import { isBusy, translateError } from '../src/translate-error.js'
+import { translatePostgresError } from '../src/postgres/errors.js'
+import { translateSqliteError } from '../src/sqlite/errors.js'
+import { isBusy } from '../src/translate-error.js'
+
+/** The family's translation, as the family's exec calls it. */
+async function translateError(
+  error: unknown,
+  c: {
+    family: 'postgres' | 'sqlite'
+    backend: string
+    operation: string
+    schema: string
+    isInstalled: () => Promise<boolean>
+  },
+): Promise<Error> {
+  return c.family === 'postgres' ? translatePostgresError(error, c) : translateSqliteError(error, c)
+}
 
 const ctx = (family: 'postgres' | 'sqlite', installed = true) => ({
   backend: family === 'postgres' ? 'postgres' : 'sqlite',

@@ -26,6 +26,7 @@ const POSTGRES_CAPABILITIES = Object.freeze({
   concurrency: 'multi-process',
   skipLocked: true,
   notifications: true,
+  sharedAcrossProcesses: true,
 } as const)
 
 /**

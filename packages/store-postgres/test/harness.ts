@@ -9,7 +9,13 @@ export const pgUrl: string = inject('pgUrl')
 /** Postgres harness: every store gets its own schema in the run's database, dropped by destroy(). */
 export const postgresHarness: StoreHarness = {
   name: 'postgres',
-  capabilities: { concurrency: 'multi-process', skipLocked: true, notifications: true },
+  capabilities: {
+    concurrency: 'multi-process',
+    skipLocked: true,
+    notifications: true,
+    sharedAcrossProcesses: true,
+  },
+  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
   async create(options = {}) {
     const schema = `pgqrs_t_${randomBytes(5).toString('hex')}`
     const store = new PostgresStore({
@@ -24,6 +30,9 @@ export const postgresHarness: StoreHarness = {
   },
   connection(store) {
     return { dsn: pgUrl, config: { schema: store.config.schema, logger: false } }
+  },
+  kysely(store) {
+    return { db: (store as PostgresStore).db, schema: store.config.schema }
   },
   async destroy(store) {
     const pg = store as PostgresStore

@@ -1,3 +1,5 @@
+import { ConnectionError, connect } from '@pgqrs/core'
+import '@pgqrs/queue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../src/index.js'
 import { pgUrl, postgresHarness } from './harness.js'
@@ -64,5 +66,40 @@ describe.runIf(pgUrl)('postgres: PostgresStore specifics', () => {
     const r = await pool.query('select 1 as one')
     expect(r.rows[0].one).toBe(1)
     await pool.end()
+  })
+
+  it('enqueue with tx: a raw pg client inside BEGIN; invisible to others until commit', async () => {
+    await store.queue('tx-pg')
+    const producer = await store.producer('tx-pg')
+    const c = await store.pool.connect()
+    try {
+      await c.query('begin')
+      const rolledBack = await producer.enqueue({ n: 'rolled back' }, { tx: c })
+      await c.query('rollback')
+      expect(await store.messages.get(rolledBack.id)).toBeNull()
+
+      await c.query('begin')
+      const m = await producer.enqueue({ n: 'committed' }, { tx: c })
+      // Not visible to the pool's other connections before the caller commits.
+      expect(await store.messages.get(m.id)).toBeNull()
+      expect(await (await store.consumer('tx-pg')).dequeue()).toEqual([])
+      await c.query('commit')
+      expect((await store.messages.get(m.id))?.payload).toEqual({ n: 'committed' })
+    } finally {
+      await c.query('rollback').catch(() => {})
+      c.release()
+    }
+  })
+
+  // The test's own timeout is the bound: a connect that waited out the OS's TCP timeout would fail it.
+  it('connect to an unreachable postgres throws ConnectionError', { timeout: 5_000 }, async () => {
+    const e = await connect('postgres://127.0.0.1:1/x', {
+      connectTimeoutMs: 500,
+      logger: false,
+    }).then(
+      () => null,
+      (err: unknown) => err,
+    )
+    expect(ConnectionError.is(e)).toBe(true)
   })
 })

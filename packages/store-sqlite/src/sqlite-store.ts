@@ -19,11 +19,15 @@ export type SqliteStoreOptions = PgqrsConfig & {
   readonly clock?: () => number
 }
 
-const SQLITE_CAPABILITIES = Object.freeze({
-  concurrency: 'single-process',
-  skipLocked: false,
-  notifications: false,
-} as const)
+/** What a SQLite store can do; a private in-memory database is not shared with other processes. */
+function sqliteCapabilities(shared: boolean) {
+  return Object.freeze({
+    concurrency: 'single-process',
+    skipLocked: false,
+    notifications: false,
+    sharedAcrossProcesses: shared,
+  } as const)
+}
 
 /**
  * The SQLite store (better-sqlite3): one file, no server. WAL journal, `busy_timeout` 5000 ms and
@@ -59,7 +63,8 @@ export class SqliteStore extends KyselyStore {
         { cause },
       )
     }
-    if (db.name !== ':memory:' && !db.memory) db.pragma('journal_mode = WAL')
+    const inMemory = db.name === ':memory:' || db.memory || db.name === ''
+    if (!inMemory) db.pragma('journal_mode = WAL')
     db.pragma('busy_timeout = 5000')
     db.pragma('foreign_keys = ON')
     const owned = !database
@@ -67,7 +72,7 @@ export class SqliteStore extends KyselyStore {
       db: new Kysely({ dialect: new SqliteDialect({ database: db }) }),
       family: 'sqlite',
       backend: 'sqlite',
-      capabilities: SQLITE_CAPABILITIES,
+      capabilities: sqliteCapabilities(!inMemory),
       config: resolved,
       sqliteBegin: 'raw',
       clock,

@@ -10,7 +10,13 @@ const dirs = new WeakMap<Store, string>()
 /** SQLite harness: every store is a new database file in its own temp folder (never `:memory:`). */
 export const sqliteHarness: StoreHarness = {
   name: 'sqlite',
-  capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false },
+  capabilities: {
+    concurrency: 'single-process',
+    skipLocked: false,
+    notifications: false,
+    sharedAcrossProcesses: true,
+  },
+  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-sqlite-'))
     const store = new SqliteStore({ ...options.config, logger: false, path: join(dir, 'pgqrs.db') })
@@ -20,6 +26,9 @@ export const sqliteHarness: StoreHarness = {
   },
   connection(store) {
     return { dsn: `sqlite://${join(dirs.get(store)!, 'pgqrs.db')}`, config: { logger: false } }
+  },
+  kysely(store) {
+    return { db: (store as SqliteStore).db, schema: null }
   },
   async destroy(store) {
     await store.close()

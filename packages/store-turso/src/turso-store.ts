@@ -25,6 +25,7 @@ const TURSO_CAPABILITIES = Object.freeze({
   concurrency: 'single-process',
   skipLocked: false,
   notifications: false,
+  sharedAcrossProcesses: true,
 } as const)
 
 /**

@@ -10,7 +10,13 @@ const dirs = new WeakMap<Store, string>()
 /** Turso (libSQL, local file) harness: every store is a new database file in its own temp folder (never `:memory:`). */
 export const tursoHarness: StoreHarness = {
   name: 'turso',
-  capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false },
+  capabilities: {
+    concurrency: 'single-process',
+    skipLocked: false,
+    notifications: false,
+    sharedAcrossProcesses: true,
+  },
+  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-turso-'))
     const store = new TursoStore({
@@ -24,6 +30,9 @@ export const tursoHarness: StoreHarness = {
   },
   connection(store) {
     return { dsn: `turso://${join(dirs.get(store)!, 'pgqrs.db')}`, config: { logger: false } }
+  },
+  kysely(store) {
+    return { db: (store as TursoStore).db, schema: null }
   },
   async destroy(store) {
     await store.close()

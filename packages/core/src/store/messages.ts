@@ -64,13 +64,14 @@ export interface MessageRepository {
    */
   dequeue(queue: string, options: DequeueOptions): Promise<QueueMessage[]>
   /**
-   * Settles `refs` ({@link MessageRepository.archive}, or {@link MessageRepository.delete} with
+   * Optional (a shortcut: the worker falls back to `archive`/`delete`, then `dequeue`). Settles
+   * `refs` ({@link MessageRepository.archive}, or {@link MessageRepository.delete} with
    * `settle: 'delete'`), then {@link MessageRepository.dequeue} of `queue`, committed together: a
    * worker settles its finished messages and claims its next batch in one round trip. The settle
    * happens first and stands even when nothing is claimed; `settled` is true per message whose lease
    * was current. Throws `QueueNotFoundError` when the queue is missing (nothing settled then).
    */
-  settleAndDequeue(
+  settleAndDequeue?(
     refs: readonly LeaseRef[],
     queue: string,
     options: SettleAndDequeueOptions,

@@ -6,6 +6,8 @@ export interface RegisterWorker {
   readonly queue?: string | null
   readonly hostname: string
   readonly pid: number
+  /** Random id of this process instance (see `WorkerRecord.instance`). */
+  readonly instance?: string | null
   /**
    * Also take over a live (not stopped) registration of the name whose heartbeat is older than
    * this many ms, e.g. the row of a crashed process that is being restarted.

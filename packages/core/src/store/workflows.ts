@@ -19,8 +19,12 @@ export interface StartRunOptions {
 /** A change of run status by {@link RunRepository.transition}. */
 export interface RunTransition {
   readonly to: RunStatus
-  /** Lease token of the run's message: the change applies only while that lease is current. */
-  readonly lease?: string | null
+  /**
+   * Lease token of the run's message: the change applies only while that lease is current. An
+   * operator's change (cancel, resume) passes `null` explicitly; leaving it out is a
+   * `ValidationError`, so that no write goes unfenced by omission.
+   */
+  readonly lease: string | null
   readonly output?: unknown
   readonly error?: unknown
   /** SLEEPING / PAUSED: when the run wakes. */
@@ -63,18 +67,19 @@ export interface RunRepository {
   list(options?: ListRunsOptions): Promise<RunRecord[]>
   /**
    * Guarded status change in one statement: allowed only from the statuses of `RUN_TRANSITIONS`
-   * and, with `lease`, only while that lease on the run's message is current. Throws
+   * and, unless `lease` is null, only while that lease on the run's message is current. Throws
    * `LeaseLostError` when the lease is not current, `InvalidStateTransitionError` otherwise.
    */
   transition(id: number, change: RunTransition): Promise<RunRecord>
   /**
-   * Ends a run and archives its message, atomically: the run moves to the terminal status `to`
-   * (from the statuses `RUN_TRANSITIONS` allows) and its message, leased with `lease`, moves to
-   * the archive; otherwise nothing changes. Throws like {@link RunRepository.transition}
+   * Optional (a shortcut: the workflow engine falls back to `transition` and `messages.archive`
+   * in one `store.transaction`). Ends a run and archives its message, atomically: the run moves to
+   * the terminal status `to` (from the statuses `RUN_TRANSITIONS` allows) and its message, leased
+   * with `lease`, moves to the archive; otherwise nothing changes. Throws like {@link RunRepository.transition}
    * (`LeaseLostError` when the lease is not current, `InvalidStateTransitionError` otherwise).
    * One statement on Postgres, where a transition and an archive cost four round trips.
    */
-  end(id: number, ending: RunEnding): Promise<RunRecord>
+  end?(id: number, ending: RunEnding): Promise<RunRecord>
 }
 
 /** Result of {@link StepRepository.acquire}. */
@@ -98,14 +103,15 @@ export interface StepRepository {
   /** RUNNING → SUCCESS with `output`; fenced. False when the step is not RUNNING. */
   complete(runId: number, stepKey: string, output: unknown, lease: string | null): Promise<boolean>
   /**
-   * Records a step that ran without {@link StepRepository.acquire} as SUCCESS in one statement
+   * Optional (a shortcut: the workflow engine falls back to `acquire` then `complete`). Records a
+   * step that ran without {@link StepRepository.acquire} as SUCCESS in one statement
    * (the workflow engine's path for a run's first delivery, which has no stored steps yet): the row
    * is inserted with `startedAt` `elapsedMs` before now; fenced like every step write
    * (`LeaseLostError`). `written` is false, and nothing changes, when a row for the key exists
    * already. `runStatus` is the run's status as seen by the same statement, so the caller notices a
    * cancel at this step boundary without another read.
    */
-  record(
+  record?(
     runId: number,
     stepKey: string,
     output: unknown,

@@ -101,28 +101,35 @@ export function checkDequeue(options: DequeueOptions): {
   return { batchSize, leaseMs, consumerId }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const HEX32 = /^[0-9a-f]{32}$/
-
 /**
- * Keeps the refs that can possibly match a current lease (a well-formed token and a positive
- * integer id), remembering their positions; anything else is simply "not current". @internal
+ * Keeps the refs that can possibly match a current lease (a token of the family's shape and a
+ * positive integer id), remembering their positions; any other token is simply "not current".
+ * A ref that is no message at all (a bare id, say) is a `ValidationError`: a lease operation
+ * needs the message as dequeued, with its lease token. @internal
  */
 export function usableRefs(
   refs: readonly LeaseRef[],
-  family: 'postgres' | 'sqlite',
+  f: { isLeaseToken(token: string): boolean },
 ): { ids: number[]; leases: string[]; index: number[] } {
-  if (!Array.isArray(refs)) throw new ValidationError('refs', refs, 'an array of { id, lease }')
+  if (!Array.isArray(refs))
+    throw new ValidationError('refs', refs, 'an array of messages (or { id, lease })')
   const ids: number[] = []
   const leases: string[] = []
   const index: number[] = []
   const seen = new Set<number>()
   refs.forEach((r, i) => {
-    if (typeof r !== 'object' || r === null) return
+    if (typeof r !== 'object' || r === null || !('lease' in r)) {
+      throw new ValidationError(
+        refs.length === 1 ? 'message' : `messages[${i}]`,
+        r,
+        'the message as dequeued (or { id, lease })',
+        `Invalid message ${typeof r === 'number' ? `id ${r}` : `(${r === null ? 'null' : `a ${typeof r} without a lease`})`}: pass the message as dequeued (or { id, lease } with its lease token)${typeof r === 'number' ? ', not its id' : ''}: a lease operation applies only while that lease is current`,
+      )
+    }
     const { id, lease } = r
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || typeof lease !== 'string')
       return
-    if (!(family === 'postgres' ? UUID.test(lease) : HEX32.test(lease))) return
+    if (!f.isLeaseToken(lease)) return
     if (seen.has(id)) return
     seen.add(id)
     ids.push(id)

@@ -7,8 +7,24 @@ import {
   validateName,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
-import type { Exec } from '../exec.js'
+import type { Db, Exec } from '../exec.js'
+import type { FamilyFragments } from '../family.js'
 import { date, num, type Row, toQueue } from '../row-mappers.js'
+
+/**
+ * Get-or-create a queue in one statement (`INSERT … ON CONFLICT DO UPDATE`, whose no-op update
+ * makes RETURNING give the row either way), on `db` (a transaction of the caller's, or not).
+ * @internal
+ */
+export function ensureQueue(f: FamilyFragments, db: Db, name: string) {
+  return f
+    .q(db)
+    .insertInto('pgqrs_queues')
+    .values({ name, created_at: f.now() })
+    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ name: eb.ref('excluded.name') })))
+    .returning(['id', 'name', 'created_at'])
+    .executeTakeFirstOrThrow()
+}
 
 /** Queues over the pgqrs tables; every statement runs on both families. @internal */
 export class KyselyQueueRepository implements QueueRepository {
@@ -19,12 +35,16 @@ export class KyselyQueueRepository implements QueueRepository {
 
   async create(name: string): Promise<QueueRecord> {
     validateName('queue', name)
-    const { d } = this.#x
+    const { f } = this.#x
     try {
       return await this.#x.write1('queues.create', async (db) => {
-        const r = await sql<Row>`insert into ${d.t('pgqrs_queues')} (name, created_at)
-          values (${name}, ${d.now()}) returning id, name, created_at`.execute(db)
-        return toQueue(r.rows[0]!)
+        const row = await f
+          .q(db)
+          .insertInto('pgqrs_queues')
+          .values({ name, created_at: f.now() })
+          .returning(['id', 'name', 'created_at'])
+          .executeTakeFirstOrThrow()
+        return toQueue(row)
       })
     } catch (e) {
       if (ConflictError.is(e) && e.code === 'CONFLICT')
@@ -35,49 +55,57 @@ export class KyselyQueueRepository implements QueueRepository {
 
   async ensure(name: string): Promise<QueueRecord> {
     validateName('queue', name)
-    const { d } = this.#x
+    const { f } = this.#x
     // One statement: DO UPDATE (a no-op write) makes RETURNING give the row in both cases.
-    return this.#x.write1('queues.ensure', async (db) => {
-      const r = await sql<Row>`insert into ${d.t('pgqrs_queues')} (name, created_at)
-        values (${name}, ${d.now()})
-        on conflict (name) do update set name = excluded.name
-        returning id, name, created_at`.execute(db)
-      return toQueue(r.rows[0]!)
-    })
+    return this.#x.write1('queues.ensure', async (db) => toQueue(await ensureQueue(f, db, name)))
   }
 
   async get(name: string): Promise<QueueRecord | null> {
     validateName('queue', name)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('queues.get', async (db) => {
-      const r = await sql<Row>`select id, name, created_at from ${d.t('pgqrs_queues')}
-        where name = ${name}`.execute(db)
-      return r.rows[0] ? toQueue(r.rows[0]) : null
+      const row = await f
+        .q(db)
+        .selectFrom('pgqrs_queues')
+        .select(['id', 'name', 'created_at'])
+        .where('name', '=', name)
+        .executeTakeFirst()
+      return row ? toQueue(row) : null
     })
   }
 
   async list(): Promise<QueueRecord[]> {
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('queues.list', async (db) => {
-      const r = await sql<Row>`select id, name, created_at from ${d.t('pgqrs_queues')}
-        order by name`.execute(db)
-      return r.rows.map(toQueue)
+      const rows = await f
+        .q(db)
+        .selectFrom('pgqrs_queues')
+        .select(['id', 'name', 'created_at'])
+        .orderBy('name')
+        .execute()
+      return rows.map(toQueue)
     })
   }
 
   async delete(name: string, options: { force?: boolean } = {}): Promise<boolean> {
     validateName('queue', name)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write('queues.delete', async (db) => {
-      const q = await sql<Row>`select id from ${d.t('pgqrs_queues')} where name = ${name}`.execute(
-        db,
-      )
-      if (!q.rows[0]) return false
-      const id = num(q.rows[0].id)
+      const q = f.q(db)
+      const found = await q
+        .selectFrom('pgqrs_queues')
+        .select('id')
+        .where('name', '=', name)
+        .executeTakeFirst()
+      if (!found) return false
+      const id = num(found.id)
       if (!options.force) {
-        const c = await sql<Row>`select count(*) as n from ${d.t('pgqrs_messages')}
-          where queue_id = ${id}`.execute(db)
-        const active = num(c.rows[0]?.n)
+        const c = await q
+          .selectFrom('pgqrs_messages')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('queue_id', '=', id)
+          .executeTakeFirst()
+        const active = num(c?.n ?? 0)
         if (active > 0) {
           throw new ConflictError(
             'queue',
@@ -86,26 +114,29 @@ export class KyselyQueueRepository implements QueueRepository {
           )
         }
       }
-      await sql`delete from ${d.t('pgqrs_queues')} where id = ${id}`.execute(db)
+      await q.deleteFrom('pgqrs_queues').where('id', '=', id).execute()
       // After the queue row, in a new statement: any archive row a concurrent mover committed
-      // first is visible now (on Postgres the archive has no foreign key to cascade it).
-      await sql`delete from ${d.t('pgqrs_archive')} where queue_id = ${id}`.execute(db)
+      // first is visible now (the archive has no foreign key to cascade it).
+      await q.deleteFrom('pgqrs_archive').where('queue_id', '=', id).execute()
       return true
     })
   }
 
   async purge(name: string): Promise<number> {
     validateName('queue', name)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write('queues.purge', async (db) => {
-      const q = await sql<Row>`select id from ${d.t('pgqrs_queues')} where name = ${name}`.execute(
-        db,
-      )
-      if (!q.rows[0]) return 0
-      const id = num(q.rows[0].id)
-      const a = await sql`delete from ${d.t('pgqrs_messages')} where queue_id = ${id}`.execute(db)
-      const b = await sql`delete from ${d.t('pgqrs_archive')} where queue_id = ${id}`.execute(db)
-      return Number(a.numAffectedRows ?? 0n) + Number(b.numAffectedRows ?? 0n)
+      const q = f.q(db)
+      const found = await q
+        .selectFrom('pgqrs_queues')
+        .select('id')
+        .where('name', '=', name)
+        .executeTakeFirst()
+      if (!found) return 0
+      const id = num(found.id)
+      const a = await q.deleteFrom('pgqrs_messages').where('queue_id', '=', id).executeTakeFirst()
+      const b = await q.deleteFrom('pgqrs_archive').where('queue_id', '=', id).executeTakeFirst()
+      return Number(a.numDeletedRows) + Number(b.numDeletedRows)
     })
   }
 
@@ -115,24 +146,24 @@ export class KyselyQueueRepository implements QueueRepository {
     return rows[0] ?? null
   }
 
-  allMetrics(): Promise<QueueMetrics[]> {
+  async allMetrics(): Promise<QueueMetrics[]> {
     return this.#metrics(null)
   }
 
   /** One statement: counts per queue by state, with the database clock as "now". */
   #metrics(name: string | null): Promise<QueueMetrics[]> {
-    const { d } = this.#x
-    const m = d.t('pgqrs_messages')
-    const a = d.t('pgqrs_archive')
+    const { f } = this.#x
+    const m = f.t('pgqrs_messages')
+    const a = f.t('pgqrs_archive')
     return this.#x.read('queues.metrics', async (db) => {
       const r = await sql<Row>`
-        with now_ as (select ${d.now()} as t)
+        with now_ as (select ${f.now()} as t)
         select q.name,
           (select t from now_) as db_now,
           coalesce(s.pending, 0) as pending, coalesce(s.leased, 0) as leased,
           coalesce(s.delayed, 0) as delayed, s.oldest_pending, s.newest,
           coalesce(z.archived, 0) as archived, coalesce(z.dead, 0) as dead, z.newest_archived
-        from ${d.t('pgqrs_queues')} q
+        from ${f.t('pgqrs_queues')} q
         left join (
           select queue_id,
             sum(case when visible_at <= (select t from now_) then 1 else 0 end) as pending,

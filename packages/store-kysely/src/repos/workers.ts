@@ -16,9 +16,19 @@ import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
 import { num, type Row, toWorker } from '../row-mappers.js'
 
-const COLS = sql.raw(
-  'id, name, queue_id, hostname, pid, status, started_at, heartbeat_at, shutdown_at',
-)
+const COLUMNS = [
+  'id',
+  'name',
+  'queue_id',
+  'hostname',
+  'pid',
+  'instance',
+  'status',
+  'started_at',
+  'heartbeat_at',
+  'shutdown_at',
+] as const
+const COLS = sql.raw(COLUMNS.join(', '))
 
 /** The worker registry; every status change is one conditional statement. @internal */
 export class KyselyWorkerRepository implements WorkerRepository {
@@ -32,28 +42,33 @@ export class KyselyWorkerRepository implements WorkerRepository {
     if (worker.queue !== undefined && worker.queue !== null) validateName('queue', worker.queue)
     if (typeof worker.hostname !== 'string')
       throw new ValidationError('hostname', worker.hostname, 'a string')
-    validateInt('pid', worker.pid, 0)
-    const { d } = this.#x
+    validateInt('pid', worker.pid, 0, 2_147_483_647)
+    const instance = worker.instance ?? null
+    if (instance !== null && (typeof instance !== 'string' || instance.length > 128))
+      throw new ValidationError('instance', instance, 'a string of at most 128 characters, or null')
+    const { f } = this.#x
     const queueId = worker.queue
-      ? sql`(select id from ${d.t('pgqrs_queues')} where name = ${worker.queue})`
+      ? sql`(select id from ${f.t('pgqrs_queues')} where name = ${worker.queue})`
       : sql`null`
     return this.#x.write1('workers.register', async (db) => {
       // New name: insert. Stopped name: reuse the row. Live name: nothing changes (checked below).
-      const r = await sql<Row>`insert into ${d.t('pgqrs_workers')} as w
-          (name, queue_id, hostname, pid, status, started_at, heartbeat_at)
-        values (${worker.name}, ${queueId}, ${worker.hostname}, ${worker.pid}, 'ready', ${d.now()}, ${d.now()})
+      const r = await sql<Row>`insert into ${f.t('pgqrs_workers')} as w
+          (name, queue_id, hostname, pid, instance, status, started_at, heartbeat_at)
+        values (${worker.name}, ${queueId}, ${worker.hostname}, ${worker.pid}, ${instance}, 'ready',
+          ${f.now()}, ${f.now()})
         on conflict (name) do update set queue_id = excluded.queue_id, hostname = excluded.hostname,
-          pid = excluded.pid, status = 'ready', started_at = excluded.started_at,
+          pid = excluded.pid, instance = excluded.instance, status = 'ready',
+          started_at = excluded.started_at,
           heartbeat_at = excluded.heartbeat_at, shutdown_at = null
         where w.status = 'stopped'${
           worker.takeOverAfterMs === undefined
             ? sql``
-            : sql` or w.heartbeat_at <= ${d.nowPlus(-validateInt('takeOverAfterMs', worker.takeOverAfterMs, 0))}`
+            : sql` or w.heartbeat_at <= ${f.nowPlus(-validateInt('takeOverAfterMs', worker.takeOverAfterMs, 0))}`
         }
         returning ${COLS}`.execute(db)
       if (r.rows[0]) return toWorker(r.rows[0])
       const cur =
-        await sql<Row>`select status from ${d.t('pgqrs_workers')} where name = ${worker.name}`.execute(
+        await sql<Row>`select status from ${f.t('pgqrs_workers')} where name = ${worker.name}`.execute(
           db,
         )
       throw new WorkerActiveError(worker.name, String(cur.rows[0]?.status ?? 'unknown'))
@@ -62,49 +77,59 @@ export class KyselyWorkerRepository implements WorkerRepository {
 
   async get(id: number): Promise<WorkerRecord | null> {
     validateInt('id', id, 1)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('workers.get', async (db) => {
-      const r =
-        await sql<Row>`select ${COLS} from ${d.t('pgqrs_workers')} where id = ${id}`.execute(db)
-      return r.rows[0] ? toWorker(r.rows[0]) : null
+      const row = await f
+        .q(db)
+        .selectFrom('pgqrs_workers')
+        .select(COLUMNS)
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return row ? toWorker(row) : null
     })
   }
 
   async getByName(name: string): Promise<WorkerRecord | null> {
     validateName('worker', name)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('workers.getByName', async (db) => {
-      const r =
-        await sql<Row>`select ${COLS} from ${d.t('pgqrs_workers')} where name = ${name}`.execute(db)
-      return r.rows[0] ? toWorker(r.rows[0]) : null
+      const row = await f
+        .q(db)
+        .selectFrom('pgqrs_workers')
+        .select(COLUMNS)
+        .where('name', '=', name)
+        .executeTakeFirst()
+      return row ? toWorker(row) : null
     })
   }
 
   async list(options: { queue?: string } = {}): Promise<WorkerRecord[]> {
-    if (options.queue !== undefined) validateName('queue', options.queue)
-    const { d } = this.#x
-    const where =
-      options.queue === undefined
-        ? sql`1 = 1`
-        : sql`queue_id = (select id from ${d.t('pgqrs_queues')} where name = ${options.queue})`
+    const queue = options.queue
+    if (queue !== undefined) validateName('queue', queue)
+    const { f } = this.#x
     return this.#x.read('workers.list', async (db) => {
-      const r =
-        await sql<Row>`select ${COLS} from ${d.t('pgqrs_workers')} where ${where} order by id`.execute(
-          db,
+      const q = f.q(db)
+      let query = q.selectFrom('pgqrs_workers').select(COLUMNS)
+      if (queue !== undefined) {
+        query = query.where('queue_id', '=', (eb) =>
+          eb.selectFrom('pgqrs_queues').select('id').where('name', '=', queue),
         )
-      return r.rows.map(toWorker)
+      }
+      return (await query.orderBy('id').execute()).map(toWorker)
     })
   }
 
   async heartbeat(id: number): Promise<boolean> {
     validateInt('id', id, 1)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write1('workers.heartbeat', async (db) => {
-      const r =
-        await sql`update ${d.t('pgqrs_workers')} set heartbeat_at = ${d.now()} where id = ${id}`.execute(
-          db,
-        )
-      return Number(r.numAffectedRows ?? 0n) > 0
+      const r = await f
+        .q(db)
+        .updateTable('pgqrs_workers')
+        .set({ heartbeat_at: f.now() })
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return Number(r.numUpdatedRows) > 0
     })
   }
 
@@ -113,15 +138,15 @@ export class KyselyWorkerRepository implements WorkerRepository {
     if (!WORKER_STATUSES.includes(to))
       throw new ValidationError('status', to, WORKER_STATUSES.join(', '))
     const from = WORKER_TRANSITIONS[to]
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write1('workers.transition', async (db) => {
-      const shutdown = to === 'stopped' ? sql`${d.now()}` : sql`null`
+      const shutdown = to === 'stopped' ? sql`${f.now()}` : sql`null`
       const r =
-        await sql<Row>`update ${d.t('pgqrs_workers')} set status = ${to}, shutdown_at = ${shutdown}
+        await sql<Row>`update ${f.t('pgqrs_workers')} set status = ${to}, shutdown_at = ${shutdown}
         where id = ${id} and status in (${sql.join(from)}) returning ${COLS}`.execute(db)
       if (r.rows[0]) return toWorker(r.rows[0])
       const cur =
-        await sql<Row>`select status from ${d.t('pgqrs_workers')} where id = ${id}`.execute(db)
+        await sql<Row>`select status from ${f.t('pgqrs_workers')} where id = ${id}`.execute(db)
       if (!cur.rows[0])
         throw new ValidationError(
           'id',
@@ -135,32 +160,35 @@ export class KyselyWorkerRepository implements WorkerRepository {
 
   async markStale(staleAfterMs: number): Promise<number[]> {
     validateInt('staleAfterMs', staleAfterMs, 1)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write1('workers.markStale', async (db) => {
-      const r =
-        await sql<Row>`update ${d.t('pgqrs_workers')} set status = 'stopped', shutdown_at = ${d.now()}
-        where status <> 'stopped' and heartbeat_at < ${d.nowPlus(-staleAfterMs)} returning id`.execute(
-          db,
-        )
-      return r.rows.map((row) => num(row.id)).sort((a, b) => a - b)
+      const rows = await f
+        .q(db)
+        .updateTable('pgqrs_workers')
+        .set({ status: 'stopped', shutdown_at: f.now() })
+        .where('status', '<>', 'stopped')
+        .where('heartbeat_at', '<', f.nowPlus(-staleAfterMs))
+        .returning('id')
+        .execute()
+      return rows.map((row) => num(row.id)).sort((a, b) => a - b)
     })
   }
 
   async health(options: { staleAfterMs: number; queue?: string }): Promise<WorkerHealth> {
     validateInt('staleAfterMs', options?.staleAfterMs, 1)
     if (options.queue !== undefined) validateName('queue', options.queue)
-    const { d } = this.#x
+    const { f } = this.#x
     const where =
       options.queue === undefined
         ? sql`1 = 1`
-        : sql`queue_id = (select id from ${d.t('pgqrs_queues')} where name = ${options.queue})`
+        : sql`queue_id = (select id from ${f.t('pgqrs_queues')} where name = ${options.queue})`
     const count = (s: string) => sql`sum(case when status = ${s} then 1 else 0 end)`
     return this.#x.read('workers.health', async (db) => {
       const r = await sql<Row>`select count(*) as total,
           ${count('ready')} as ready, ${count('polling')} as polling, ${count('suspended')} as suspended,
           ${count('interrupted')} as interrupted, ${count('stopped')} as stopped,
-          sum(case when status <> 'stopped' and heartbeat_at < ${d.nowPlus(-options.staleAfterMs)} then 1 else 0 end) as stale
-        from ${d.t('pgqrs_workers')} where ${where}`.execute(db)
+          sum(case when status <> 'stopped' and heartbeat_at < ${f.nowPlus(-options.staleAfterMs)} then 1 else 0 end) as stale
+        from ${f.t('pgqrs_workers')} where ${where}`.execute(db)
       const row = r.rows[0] ?? {}
       const n = (v: unknown) => (v === null || v === undefined ? 0 : num(v))
       return {
@@ -177,13 +205,15 @@ export class KyselyWorkerRepository implements WorkerRepository {
 
   async delete(id: number): Promise<boolean> {
     validateInt('id', id, 1)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.write1('workers.delete', async (db) => {
-      const r =
-        await sql`delete from ${d.t('pgqrs_workers')} where id = ${id} and status = 'stopped'`.execute(
-          db,
-        )
-      return Number(r.numAffectedRows ?? 0n) > 0
+      const r = await f
+        .q(db)
+        .deleteFrom('pgqrs_workers')
+        .where('id', '=', id)
+        .where('status', '=', 'stopped')
+        .executeTakeFirst()
+      return Number(r.numDeletedRows) > 0
     })
   }
 }

@@ -1,23 +1,29 @@
 import { validateName, type WorkflowRecord, type WorkflowRepository } from '@pgqrs/core'
-import { sql } from 'kysely'
-import type { Db, SqlDialect } from '../dialect.js'
-import type { Exec } from '../exec.js'
-import { num, type Row, toWorkflow } from '../row-mappers.js'
+import type { Db, Exec } from '../exec.js'
+import type { FamilyFragments } from '../family.js'
+import { num, toWorkflow } from '../row-mappers.js'
+import { ensureQueue } from './queues.js'
+
+const COLUMNS = ['id', 'name', 'queue_id', 'created_at'] as const
 
 /** Get-or-create a workflow and its queue, inside the caller's transaction. @internal */
-export async function ensureWorkflow(db: Db, d: SqlDialect, name: string): Promise<WorkflowRecord> {
-  const q =
-    await sql<Row>`insert into ${d.t('pgqrs_queues')} (name, created_at) values (${name}, ${d.now()})
-    on conflict (name) do update set name = excluded.name returning id`.execute(db)
-  const queueId = num(q.rows[0]!.id)
-  const r = await sql<Row>`insert into ${d.t('pgqrs_workflows')} (name, queue_id, created_at)
-    values (${name}, ${queueId}, ${d.now()})
-    on conflict (name) do update set name = excluded.name
-    returning id, name, queue_id, created_at`.execute(db)
-  return toWorkflow(r.rows[0]!)
+export async function ensureWorkflow(
+  f: FamilyFragments,
+  db: Db,
+  name: string,
+): Promise<WorkflowRecord> {
+  const queue = await ensureQueue(f, db, name)
+  const row = await f
+    .q(db)
+    .insertInto('pgqrs_workflows')
+    .values({ name, queue_id: num(queue.id), created_at: f.now() })
+    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ name: eb.ref('excluded.name') })))
+    .returning(COLUMNS)
+    .executeTakeFirstOrThrow()
+  return toWorkflow(row)
 }
 
-/** Workflow definitions. @internal */
+/** Workflow definitions; every statement runs on both families. @internal */
 export class KyselyWorkflowRepository implements WorkflowRepository {
   readonly #x: Exec
   constructor(exec: Exec) {
@@ -26,25 +32,33 @@ export class KyselyWorkflowRepository implements WorkflowRepository {
 
   async ensure(name: string): Promise<WorkflowRecord> {
     validateName('workflow', name)
-    return this.#x.write('workflows.ensure', (db) => ensureWorkflow(db, this.#x.d, name))
+    return this.#x.write('workflows.ensure', (db) => ensureWorkflow(this.#x.f, db, name))
   }
 
   async get(name: string): Promise<WorkflowRecord | null> {
     validateName('workflow', name)
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('workflows.get', async (db) => {
-      const r = await sql<Row>`select id, name, queue_id, created_at from ${d.t('pgqrs_workflows')}
-        where name = ${name}`.execute(db)
-      return r.rows[0] ? toWorkflow(r.rows[0]) : null
+      const row = await f
+        .q(db)
+        .selectFrom('pgqrs_workflows')
+        .select(COLUMNS)
+        .where('name', '=', name)
+        .executeTakeFirst()
+      return row ? toWorkflow(row) : null
     })
   }
 
   async list(): Promise<WorkflowRecord[]> {
-    const { d } = this.#x
+    const { f } = this.#x
     return this.#x.read('workflows.list', async (db) => {
-      const r = await sql<Row>`select id, name, queue_id, created_at from ${d.t('pgqrs_workflows')}
-        order by name`.execute(db)
-      return r.rows.map(toWorkflow)
+      const rows = await f
+        .q(db)
+        .selectFrom('pgqrs_workflows')
+        .select(COLUMNS)
+        .orderBy('name')
+        .execute()
+      return rows.map(toWorkflow)
     })
   }
 }
