@@ -50,7 +50,12 @@ export function orderWorkflow(options: {
   const log = (event: LogEntry['event'], step: string) =>
     appendFileSync(options.logFile, `${JSON.stringify({ event, step, pid: process.pid })}\n`)
 
-  async function step<T>(ctx: pgqrs.Run, n: number, name: string, work: () => T): Promise<T> {
+  async function step<T>(
+    ctx: pgqrs.WorkflowContext,
+    n: number,
+    name: string,
+    work: () => T,
+  ): Promise<T> {
     let executed = false
     const out = await ctx.step(name, async () => {
       executed = true

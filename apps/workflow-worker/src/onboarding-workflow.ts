@@ -48,16 +48,16 @@ export function onboardingWorkflow(options: OnboardingOptions) {
         let ran = false
         const result = await ctx.step(name, async () => {
           ran = true
-          print(`run ${ctx.id}: step ${n} ${name} … running`)
+          print(`run ${ctx.runId}: step ${n} ${name} … running`)
           await new Promise((r) => setTimeout(r, options.stepMs))
           const value = work(input)
-          appendFileSync(options.logFile, `run=${ctx.id} step=${name} pid=${process.pid}\n`)
+          appendFileSync(options.logFile, `run=${ctx.runId} step=${name} pid=${process.pid}\n`)
           return value
         })
         print(
           ran
-            ? `run ${ctx.id}: step ${n} ${name} … done (${result})`
-            : `run ${ctx.id}: step ${n} ${name} … skipped (stored result ${result})`,
+            ? `run ${ctx.runId}: step ${n} ${name} … done (${result})`
+            : `run ${ctx.runId}: step ${n} ${name} … skipped (stored result ${result})`,
         )
         results.push(result)
         if (ran && options.crashAfterStep === n) {

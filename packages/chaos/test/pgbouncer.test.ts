@@ -164,7 +164,7 @@ describe.skipIf(!pgUrl)('PgBouncer in transaction mode', () => {
             await tx
               .withSchema(SCHEMA)
               .insertInto('bouncer_tx')
-              .values({ run_id: ctx.id, pid: process.pid })
+              .values({ run_id: ctx.runId, pid: process.pid })
               .execute()
           },
           { transactional: true },

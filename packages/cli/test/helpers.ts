@@ -3,7 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SqliteStore } from '@pgqrs/store-sqlite'
 import { expect } from 'vitest'
+
+/**
+ * The migrations this pgqrs knows, oldest first (the same on every family): what `install`
+ * applies and `verify` expects.
+ */
+export const MIGRATIONS: readonly string[] = (() => {
+  const store = new SqliteStore({ path: ':memory:', logger: false })
+  const names = store.knownMigrations()
+  void store.close()
+  return names
+})()
+/** The newest migration: the schema version `install` reports. */
+export const SCHEMA_VERSION: string = MIGRATIONS.at(-1)!
 
 /** The built binary (test/global-setup.ts builds it). */
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))

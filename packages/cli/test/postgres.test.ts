@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { boundCli, expectError, okJson, pgqrs } from './helpers.js'
+import { boundCli, expectError, okJson, pgqrs, SCHEMA_VERSION } from './helpers.js'
 import { seedDead, seedRuns, withLibrary } from './seed.js'
 
 const URL_ = process.env.PGQRS_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== '')(
         installed: true,
         backend: 'postgres',
         schema: SCHEMA,
-        schemaVersion: '0007_claim_generic_plans',
+        schemaVersion: SCHEMA_VERSION,
       })
       const tables = await query(
         "select table_name from information_schema.tables where table_schema = $1 and table_name = 'pgqrs_queues'",
@@ -61,7 +61,7 @@ describe.skipIf(skipReason !== '')(
     it('the schema comes from PGQRS_SCHEMA unless --schema is given', async () => {
       const env = { PGQRS_SCHEMA: SCHEMA, PGQRS_DSN: URL_ }
       expect(await okJson(['stats'], env)).toMatchObject({
-        schemaVersion: '0007_claim_generic_plans',
+        schemaVersion: SCHEMA_VERSION,
       })
       const other = await pgqrs(['--schema', `${SCHEMA}_none`, 'queue', 'list'], { env })
       expectError(other, /not installed/)

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boundCli, expectError, pgqrs, tempDir } from './helpers.js'
+import { boundCli, expectError, MIGRATIONS, pgqrs, SCHEMA_VERSION, tempDir } from './helpers.js'
 
 // One SQLite file for this file (never :memory:); each test uses its own queue names.
 const tmp = tempDir()
@@ -15,13 +15,25 @@ afterAll(() => tmp.remove())
 describe('install and verify (SQLite)', () => {
   it('install is idempotent and reports the schema version', async () => {
     const r = await cliJson('install')
-    expect(r).toMatchObject({ installed: true, backend: 'sqlite', schemaVersion: '0001_init' })
-    expect(r.migrations).toEqual(['0001_init'])
+    expect(r).toMatchObject({ installed: true, backend: 'sqlite', schemaVersion: SCHEMA_VERSION })
+    expect(r.migrations).toEqual(MIGRATIONS)
     expect(r).not.toHaveProperty('schema')
   })
 
   it('verify passes on an installed file', async () => {
-    expect(await cliJson('verify')).toEqual({ ok: true, migrations: ['0001_init'], problems: [] })
+    expect(await cliJson('verify')).toEqual({
+      ok: true,
+      migrations: MIGRATIONS,
+      schema: {
+        state: 'current',
+        expected: SCHEMA_VERSION,
+        installed: SCHEMA_VERSION,
+        pending: [],
+        unknown: [],
+        location: 'this database',
+      },
+      problems: [],
+    })
     expect(await cli('verify')).toMatch(/ok\s+│ true/)
   })
 
@@ -167,10 +179,12 @@ describe('stats (SQLite)', () => {
       cliJson('stats'),
       cliJson<{ pending: number; delayed: number }[]>('queue', 'metrics'),
     ])
-    expect(stats).toMatchObject({ queues: all.length, schemaVersion: '0001_init' })
+    expect(stats).toMatchObject({ queues: all.length, schemaVersion: SCHEMA_VERSION })
     expect(all.length).toBeGreaterThanOrEqual(5)
     expect(stats.pending).toBe(all.reduce((n, m) => n + m.pending, 0))
     expect(stats.delayed).toBe(all.reduce((n, m) => n + m.delayed, 0))
-    expect(await cli('stats')).toMatch(/queues\s+│ \d+[\s\S]*schemaVersion\s+│ 0001_init/)
+    expect(await cli('stats')).toMatch(
+      new RegExp(`queues\\s+│ \\d+[\\s\\S]*schemaVersion\\s+│ ${SCHEMA_VERSION}`),
+    )
   })
 })

@@ -8,9 +8,11 @@ import {
   QueueNotFoundError,
   type QueueRecord,
   type RunRecord,
+  type SchemaStatus,
   type StepRecord,
   type Store,
   validateInt,
+  WorkerActiveError,
   type WorkerHealth,
   type WorkerRecord,
   type WorkerStatus,
@@ -34,6 +36,8 @@ export interface SystemStats {
 export interface VerifyResult {
   readonly ok: boolean
   readonly migrations: string[]
+  /** The installed schema against this code's migrations (null when it could not be read). */
+  readonly schema: SchemaStatus | null
   readonly problems: string[]
 }
 
@@ -41,7 +45,10 @@ export interface VerifyResult {
 export interface Admin {
   /** Creates or upgrades the schema; idempotent, safe from many processes at once. */
   install(): Promise<void>
-  /** Checks that the schema is installed and the store answers. */
+  /**
+   * Checks that the store answers and the schema is installed at exactly the version this code
+   * expects (an older one: run install; a newer one: upgrade this code).
+   */
   verify(): Promise<VerifyResult>
   /** Strict create: `QueueAlreadyExistsError` when it exists. */
   createQueue(name: string): Promise<QueueRecord>
@@ -77,8 +84,22 @@ export interface Admin {
   interruptWorker(nameOrId: string | number): Promise<WorkerRecord>
   /** Shuts a suspended worker down (status stopped). */
   shutdownWorker(nameOrId: string | number): Promise<WorkerRecord>
-  /** Marks workers without a heartbeat for `staleAfterMs` stopped; returns their ids (their leases expire by themselves). */
-  reclaim(options?: { staleAfterMs?: number }): Promise<number[]>
+  /**
+   * Marks workers without a heartbeat for `staleAfterMs` (default 60 s) stopped, so their names
+   * can be registered again; returns their ids. Their messages need nothing: leases run out by
+   * themselves. Live workers do this on their own heartbeat timer too.
+   */
+  stopStaleWorkers(options?: { staleAfterMs?: number }): Promise<number[]>
+  /**
+   * Frees the name of a worker whose process is gone (a crashed container on another host, say):
+   * marks it stopped, so a new process can register the name. Refused with `WorkerActiveError`
+   * while its heartbeat is newer than `staleAfterMs` (default 60 s), unless `force`. A live
+   * process whose row this stops notices at its next heartbeat and stops too.
+   */
+  reclaimWorker(
+    nameOrId: string | number,
+    options?: { staleAfterMs?: number; force?: boolean },
+  ): Promise<WorkerRecord>
   /** Workflow runs, newest first. */
   runs(options?: ListRunsOptions): Promise<RunRecord[]>
   /** Steps of a run in the order they started. */
@@ -116,14 +137,24 @@ export function admin(store: Store): Admin {
     async verify() {
       const problems: string[] = []
       let migrations: string[] = []
+      let schema: SchemaStatus | null = null
       try {
         migrations = await store.migrations()
-        if (migrations.length === 0) problems.push('pgqrs is not installed: run install')
-        else await store.queues.list()
+        schema = await store.schemaStatus()
+        if (schema.state === 'missing') problems.push('pgqrs is not installed: run install')
+        else if (schema.state === 'older')
+          problems.push(
+            `the schema is older than this pgqrs (installed ${schema.installed}, expected ${schema.expected}; missing ${schema.pending.join(', ')}): run install with this version`,
+          )
+        else if (schema.state === 'newer')
+          problems.push(
+            `the schema is newer than this pgqrs (installed ${schema.installed}, this version knows up to ${schema.expected}; unknown ${schema.unknown.join(', ')}): upgrade pgqrs here`,
+          )
+        if (schema.state !== 'missing') await store.queues.list()
       } catch (e) {
         problems.push((e as Error).message)
       }
-      return { ok: problems.length === 0, migrations, problems }
+      return { ok: problems.length === 0, migrations, schema, problems }
     },
     createQueue: (name) => store.queues.create(name),
     async getQueue(name) {
@@ -197,11 +228,27 @@ export function admin(store: Store): Admin {
     resumeWorker: (w) => move(w, 'ready'),
     interruptWorker: (w) => move(w, 'interrupted'),
     shutdownWorker: (w) => move(w, 'stopped'),
-    reclaim: (options = {}) => store.workers.markStale(options.staleAfterMs ?? DEFAULT_STALE_MS),
+    stopStaleWorkers: (options = {}) =>
+      store.workers.markStale(options.staleAfterMs ?? DEFAULT_STALE_MS),
+    async reclaimWorker(nameOrId, options = {}) {
+      const staleAfterMs = validateInt('staleAfterMs', options.staleAfterMs ?? DEFAULT_STALE_MS, 1)
+      const w = await worker(nameOrId)
+      if (w.status === 'stopped') return w
+      const age = Date.now() - w.heartbeatAt.getTime()
+      if (!options.force && age < staleAfterMs) {
+        throw new WorkerActiveError(
+          w.name,
+          w.status,
+          `its heartbeat is ${Math.round(age / 1000)} s old, so it looks alive: reclaim it once the heartbeat is ${Math.round(staleAfterMs / 1000)} s old, or force`,
+        )
+      }
+      if (w.status !== 'suspended') await store.workers.transition(w.id, 'suspended')
+      return store.workers.transition(w.id, 'stopped')
+    },
     runs: (options) => store.runs.list(options),
     steps: (runId) => store.steps.list(runId),
     async cancelRun(runId) {
-      const r = await store.runs.transition(runId, { to: 'CANCELLING' })
+      const r = await store.runs.transition(runId, { to: 'CANCELLING', lease: null })
       await store.messages.reschedule(r.messageId, 0)
       return r
     },

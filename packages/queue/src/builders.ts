@@ -225,8 +225,11 @@ export class DequeueBuilder<T = unknown> {
       ...this.#workerOptions,
       signal: this.#signal ?? this.#workerOptions.signal,
     })
+    // Listen first: with a signal that is aborted already, start() stops at once and emits
+    // 'stopped' before it returns.
+    const stopped = new Promise<void>((resolve) => w.once('stopped', () => resolve()))
     await w.start()
-    await new Promise<void>((resolve) => w.once('stopped', () => resolve()))
+    await stopped
   }
 }
 

@@ -5,6 +5,13 @@ import { type Store, WorkerActiveError, type WorkerRecord } from '@pgqrs/core'
 const identities = new WeakMap<Store, Promise<WorkerRecord>>()
 
 /**
+ * A random id of this process instance, recorded with every worker row it registers: a process
+ * restarted with the same host name and pid (a container's PID 1) is a different instance, so it
+ * can tell its crashed predecessor's row from a live twin's.
+ */
+export const PROCESS_INSTANCE: string = randomBytes(12).toString('hex')
+
+/**
  * The one worker row this process uses for unnamed producers and consumers of `store`: registered
  * on first use, then reused (no row per call).
  */
@@ -12,7 +19,12 @@ export function processIdentity(store: Store): Promise<WorkerRecord> {
   let id = identities.get(store)
   if (!id) {
     const name = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
-    id = store.workers.register({ name, hostname: hostname(), pid: process.pid })
+    id = store.workers.register({
+      name,
+      hostname: hostname(),
+      pid: process.pid,
+      instance: PROCESS_INSTANCE,
+    })
     id.catch(() => identities.delete(store))
     identities.set(store, id)
   }
@@ -29,23 +41,35 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * True when `old`, a live registration on this host, was left by a process that is gone: its pid
+ * is not running, or it is our own pid but another instance registered it (this process was
+ * restarted with the same pid, as a container's PID 1 is). @internal
+ */
+export function leftByGoneProcess(old: WorkerRecord): boolean {
+  if (old.hostname !== hostname()) return false
+  if (old.pid === process.pid) return old.instance !== PROCESS_INSTANCE
+  return !pidAlive(old.pid)
+}
+
+/**
  * Registers a named worker (a producer, consumer or worker loop) for `queue`. A live registration
- * of the name left by a crashed process of THIS host (its pid is gone) is taken over, so a worker
- * restarted right after a crash does not have to wait until its old row goes stale.
+ * of the name left by a crashed process of THIS host (its pid is gone, or it is our pid in another
+ * instance: a restarted container) is taken over, so a worker restarted right after a crash does
+ * not have to wait until its old row goes stale. A live twin is refused (`WorkerActiveError`);
+ * an operator frees a name held by a dead process on another host with `pgqrs workers reclaim`.
  */
 export async function registerNamed(
   store: Store,
   name: string,
   queue: string | null,
 ): Promise<WorkerRecord> {
-  const me = { name, queue, hostname: hostname(), pid: process.pid }
+  const me = { name, queue, hostname: hostname(), pid: process.pid, instance: PROCESS_INSTANCE }
   try {
     return await store.workers.register(me)
   } catch (e) {
     if (!WorkerActiveError.is(e)) throw e
     const old = await store.workers.getByName(name)
-    if (!old || old.hostname !== me.hostname || old.pid === process.pid || pidAlive(old.pid))
-      throw e
+    if (!old || !leftByGoneProcess(old)) throw e
     return store.workers.register({ ...me, takeOverAfterMs: 0 })
   }
 }

@@ -1,6 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import {
+  assertSchemaCurrent,
+  ConfigError,
+  InvalidStateTransitionError,
+  LeaseLostError,
   type QueueMessage,
   type Store,
   type Subscription,
@@ -8,9 +12,11 @@ import {
   validateName,
   type WorkerRecord,
   withScope,
+  WorkerStoppedError,
 } from '@pgqrs/core'
 import { Consumer } from './consumer.js'
 import { processIdentity, registerNamed } from './identity.js'
+import { settleAndDequeue } from './settle.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
 
@@ -42,6 +48,10 @@ export interface WorkerEvents<T> {
   'message:failed': [msg: QueueMessage<T>, error: Error]
   'message:dead': [msg: QueueMessage<T>, error: Error]
   'lease:lost': [msg: QueueMessage<T>]
+  /** The worker saw its registry row suspended (admin.suspendWorker): it leases nothing until resumed. */
+  suspended: []
+  /** A suspended worker saw its row ready again (admin.resumeWorker) and leases again. */
+  resumed: []
   error: [error: Error]
   stopped: []
 }
@@ -153,7 +163,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
     super()
     validateName('queue', queue)
-    if (typeof handler !== 'function') throw new TypeError('worker handler must be a function')
+    if (typeof handler !== 'function')
+      throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
     this.store = store
     this.queue = queue
     this.#handler = handler
@@ -177,10 +188,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return this.#inFlight.size
   }
 
-  /** Registers the worker, subscribes to wake-ups and starts the loop; resolves once it is polling. */
+  /**
+   * Checks the schema version (`SchemaVersionError` when the database is older or newer than this
+   * code), registers the worker, subscribes to wake-ups and starts the loop; resolves once it is
+   * polling.
+   */
   async start(): Promise<this> {
     if (this.#state !== 'idle')
-      throw new Error(`worker is ${this.#state}: start() can be called once`)
+      throw new InvalidStateTransitionError('worker loop', this.#state, 'running', ['idle'])
     this.#state = 'running'
     if (this.config.signal?.aborted) {
       // Aborted before it started: never register, never lease.
@@ -195,6 +210,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   async #begin(): Promise<void> {
     try {
+      // Never run against tables this code does not know: an older or newer schema is refused
+      // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
+      await assertSchemaCurrent(this.store)
       await this.store.queue(this.queue)
       this.#record = this.config.name
         ? await registerNamed(this.store, this.config.name, this.queue)
@@ -311,7 +329,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#toSettle = []
     let got: { settled: boolean[]; messages: QueueMessage[] }
     try {
-      got = await this.store.messages.settleAndDequeue(
+      got = await settleAndDequeue(
+        this.store,
         settling.map((p) => p.msg),
         this.queue,
         {
@@ -382,7 +401,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       const ok = await this.#consumer!.extendLease(entry.msg, this.config.leaseMs)
       if (!ok && !entry.abandoned && !entry.finished && !entry.lost) {
         entry.lost = true
-        entry.abort(new Error(`lease on message ${entry.msg.id} was lost`))
+        entry.abort(new LeaseLostError(entry.msg.id, 'renew'))
         this.emit('lease:lost', entry.msg)
       }
     } catch (e) {
@@ -465,8 +484,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     try {
       await this.#heartbeatNow()
       const me = await this.store.workers.get(this.#record.id)
-      if (me?.status === 'suspended') this.#paused = true
-      else if (me?.status === 'interrupted') {
+      if (me?.status === 'suspended') {
+        if (!this.#paused) {
+          this.#paused = true
+          this.emit('suspended')
+        }
+      } else if (me?.status === 'interrupted') {
         this.#log.info('worker interrupted from outside: stopping')
         void this.stop()
       } else if (me?.status === 'stopped') {
@@ -475,6 +498,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       } else if (this.#paused && me?.status === 'ready') {
         this.#paused = false
         this.#record = await this.store.workers.transition(this.#record.id, 'polling')
+        this.emit('resumed')
         this.nudge()
       }
       if (++this.#ticks % 4 === 0) await this.store.workers.markStale(this.config.staleAfterMs)
@@ -517,7 +541,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     if (left.length > 0) {
       for (const f of left) {
         f.abandoned = true
-        f.abort(new Error('worker stopped'))
+        f.abort(new WorkerStoppedError())
       }
       await this.store.messages.release(left.map((f) => f.msg)).catch((e) => this.#emitError(e))
     }

@@ -1,4 +1,10 @@
-import { BackoffStrategy, LeaseLostError, type QueueMessage, ValidationError } from '@pgqrs/core'
+import {
+  BackoffStrategy,
+  ConfigError,
+  LeaseLostError,
+  type QueueMessage,
+  ValidationError,
+} from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
 import { Consumer, consumer, dequeue, enqueue, producer, worker } from '../src/index.js'
 import { recordingStore, untouchableStore } from './fakes.js'
@@ -189,7 +195,7 @@ describe('worker() argument checks (before any store call)', () => {
       thrown(() => worker(store, 'bad name', () => {})),
       'queue name',
     )
-    expect(thrown(() => worker(store, 'q', 'nope' as never))).toBeInstanceOf(TypeError)
+    expect(thrown(() => worker(store, 'q', 'nope' as never))).toBeInstanceOf(ConfigError)
     const e = thrown(() => worker(store, 'q', () => {}, { concurrency: 0 }))
     expect((e as { code?: string }).code).toBe('CONFIG')
     expect(worker(store, 'q', () => {}).state).toBe('idle')

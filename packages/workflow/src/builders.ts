@@ -1,5 +1,6 @@
 import { type QueueMessage, type Store, ValidationError, validateName } from '@pgqrs/core'
 import type { SETTLED } from '@pgqrs/queue'
+import type { WorkflowContext } from './context.js'
 import { executeDelivery } from './delivery.js'
 import type { StepRetryPolicy } from './retry.js'
 import { Run } from './run.js'
@@ -72,13 +73,14 @@ export function run(): {
 }
 
 /**
- * The seeds' handler: wraps `fn(run, input)` for `dequeue().worker(consumer).handle(handler)`. The
- * handler settles the message itself (complete, fail, retry later, pause, sleep, cancel).
+ * The seeds' handler: wraps `fn(ctx, input)` for `dequeue().worker(consumer).handle(handler)`,
+ * where `ctx` is the run's {@link WorkflowContext} (`workflowStep(ctx, name, fn)` is `ctx.step`).
+ * The handler settles the message itself (complete, fail, retry later, pause, sleep, cancel).
  */
 export function workflowHandler<I = any, O = unknown>(
   store: Store,
-  fn: (run: Run, input: I) => Promise<O> | O,
+  fn: (ctx: WorkflowContext, input: I) => Promise<O> | O,
   options: { retry?: Partial<StepRetryPolicy> } = {},
-): (msg: QueueMessage) => Promise<typeof SETTLED> {
-  return (msg) => executeDelivery(store, msg, fn, options.retry)
+): (msg: QueueMessage, handler?: { readonly signal: AbortSignal }) => Promise<typeof SETTLED> {
+  return (msg, handler) => executeDelivery(store, msg, fn, options.retry, handler)
 }

@@ -7,7 +7,7 @@ import {
 } from '@pgqrs/core'
 import { RunHandle } from './handle.js'
 import { resolveRetry, type StepRetryPolicy } from './retry.js'
-import type { Run } from './run.js'
+import type { WorkflowContext } from './context.js'
 
 /** Something that checks an input: a function, or an object with `parse` (zod, valibot, …). */
 export type InputSchema<I> = ((input: unknown) => I) | { parse(input: unknown): I }
@@ -21,7 +21,7 @@ export interface WorkflowDefinitionOptions<I, O> {
   /** Checked on `start()`; a failure is a `ValidationError` and nothing is stored. */
   readonly input?: InputSchema<I>
   /** The workflow body: deterministic code around `ctx.step` and `ctx.sleep`. */
-  run(ctx: Run, input: I): Promise<O> | O
+  run(ctx: WorkflowContext, input: I): Promise<O> | O
 }
 
 /** Options of {@link WorkflowDefinition.start}. */
@@ -43,7 +43,7 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   /** A handle on an existing run. */
   handle(store: Store, runId: number, messageId: number): RunHandle<O>
   /** @internal */
-  readonly body: (ctx: Run, input: I) => Promise<O> | O
+  readonly body: (ctx: WorkflowContext, input: I) => Promise<O> | O
 }
 
 const ensuredByStore = new WeakMap<Store, Set<string>>()

@@ -6,14 +6,24 @@ import {
   type RunStatus,
   type Store,
   TERMINAL_RUN_STATUSES,
+  ValidationError,
+  validatePayload,
 } from '@pgqrs/core'
 import { SETTLED } from '@pgqrs/queue'
-import { CancelledError, PausedError, Suspend, serialiseError } from './errors.js'
+import { DeliveryContext, type WorkflowContext } from './context.js'
+import {
+  CancelledError,
+  PausedError,
+  Suspend,
+  SuspensionSwallowedError,
+  serialiseError,
+} from './errors.js'
 import type { StepRetryPolicy } from './retry.js'
+import { endRun } from './shortcuts.js'
 import { Run } from './run.js'
 
-/** The body of a workflow as the engine calls it. */
-export type WorkflowBody = (run: Run, input: any) => unknown
+/** The body of a workflow as the engine calls it: the narrow context and the run's input. */
+export type WorkflowBody = (ctx: WorkflowContext, input: any) => unknown
 
 function isStoreFailure(e: unknown): boolean {
   return (
@@ -73,7 +83,7 @@ async function settle(
       ending.releaseMs === undefined &&
       msg.lease !== null
     ) {
-      await store.runs.end(runId, {
+      await endRun(store, runId, {
         to,
         lease: msg.lease,
         ...(ending.output === undefined ? {} : { output: ending.output }),
@@ -87,20 +97,87 @@ async function settle(
   }
 }
 
+/** What the body did: returned `output`, or threw `error`. */
+type Outcome =
+  | { readonly ok: true; readonly output: unknown }
+  | { readonly ok: false; readonly error: unknown }
+
+/**
+ * The ending of a delivery from what the body did. An engine signal the body caught and did not
+ * rethrow still decides: a lost lease is re-thrown (the new holder continues), a cancel archives,
+ * and a swallowed suspension ends the run in ERROR with {@link SuspensionSwallowedError} naming the
+ * step. An output that cannot be stored ends the run in ERROR saying why, at once (not a failed
+ * delivery to be retried: the body would only return it again).
+ */
+function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
+  const interrupt = ctx.interrupt
+  if (interrupt && (outcome.ok || outcome.error !== interrupt.error)) {
+    const e = interrupt.error
+    if (LeaseLostError.is(e)) throw e
+    if (CancelledError.is(e)) return {} // the run is CANCELLED already: archive
+    const cause = outcome.ok ? undefined : outcome.error
+    const swallowed = new SuspensionSwallowedError(interrupt.step, e.kind, { cause })
+    return { to: 'ERROR', error: serialiseError(swallowed) }
+  }
+  if (outcome.ok) {
+    try {
+      if (outcome.output !== undefined)
+        validatePayload(outcome.output, store.config.validation, undefined, {
+          undefinedProperties: 'drop',
+        })
+    } catch (e) {
+      if (!ValidationError.is(e)) throw e
+      const unstorable = new ValidationError(
+        'output',
+        e.value,
+        e.allowed,
+        `the workflow's output could not be stored: ${e.message.replace(/payload/g, 'output')}`,
+      )
+      return { to: 'ERROR', error: serialiseError(unstorable) }
+    }
+    return { to: 'SUCCESS', output: outcome.output }
+  }
+  const e = outcome.error
+  if (LeaseLostError.is(e)) throw e
+  // The engine's own bookkeeping failed (the database went away): this delivery failed, not the
+  // run. Re-throw so the message comes back (worker backoff) and the run resumes from its last
+  // completed step; only user errors end a run ERROR.
+  if (isStoreFailure(e)) throw e
+  if (CancelledError.is(e)) return {} // already CANCELLED: archive
+  if (e instanceof Suspend || PausedError.is(e)) {
+    const wait =
+      e instanceof Suspend
+        ? e
+        : new Suspend(Date.now() + e.resumeAfterMs, 'PAUSED', 'body', 'pause', {
+            message: e.message,
+            resumeAfterMs: e.resumeAfterMs,
+          })
+    return {
+      ...(wait.status === 'RUNNING' ? {} : { to: wait.status, wakeAt: new Date(wait.until) }),
+      ...(wait.info === undefined ? {} : { error: wait.info }),
+      releaseMs: Math.max(0, wait.until - Date.now()),
+    }
+  }
+  return { to: 'ERROR', error: serialiseError(e) }
+}
+
 /**
  * Executes one delivery of a workflow message and settles the message itself (returns `SETTLED`):
  * - a run already terminal (a crash between completing and archiving) is archived without running
  *   user code; a CANCELLING run is finalised CANCELLED and archived;
- * - otherwise the run is RUNNING and `body` runs: its result completes the run and archives the
- *   message in ONE transaction; a step retry, pause or sleep releases the message until it is due
- *   (never counted against the queue's attempt budget); any other error fails the run (ERROR).
- * A lost lease is re-thrown: the new holder continues the run.
+ * - otherwise the run is RUNNING and `body(ctx, input)` runs with a {@link WorkflowContext}: its
+ *   result completes the run and archives the message atomically; a step retry, pause or sleep
+ *   releases the message until it is due (never counted against the queue's attempt budget); any
+ *   other error fails the run (ERROR).
+ * A lost lease is re-thrown: the new holder continues the run. `handler` is the queue worker's
+ * handler context: its signal becomes `ctx.signal`.
  */
 export async function executeDelivery(
   store: Store,
   msg: QueueMessage,
   body: WorkflowBody,
   policy?: Partial<StepRetryPolicy>,
+  handler?: { readonly signal: AbortSignal },
 ): Promise<typeof SETTLED> {
   const run = await Run.open(store, msg, policy)
   const status = run.record.status
@@ -113,34 +190,14 @@ export async function executeDelivery(
     await settle(store, run.id, msg, {})
     return SETTLED
   }
-  let ending: Ending
+  const ctx = new DeliveryContext(run, handler)
+  let outcome: Outcome
   try {
     await run.start()
-    const output = await body(run, run.input)
-    ending = { to: 'SUCCESS', output }
-  } catch (e) {
-    if (LeaseLostError.is(e)) throw e
-    // The engine's own bookkeeping failed (the database went away): this delivery failed, not the
-    // run. Re-throw so the message comes back (worker backoff) and the run resumes from its last
-    // completed step; only user errors end a run ERROR.
-    if (isStoreFailure(e)) throw e
-    if (CancelledError.is(e))
-      ending = {} // already CANCELLED: archive
-    else if (e instanceof Suspend || PausedError.is(e)) {
-      const wait =
-        e instanceof Suspend
-          ? e
-          : new Suspend(Date.now() + e.resumeAfterMs, 'PAUSED', {
-              message: e.message,
-              resumeAfterMs: e.resumeAfterMs,
-            })
-      ending = {
-        ...(wait.status === 'RUNNING' ? {} : { to: wait.status, wakeAt: new Date(wait.until) }),
-        ...(wait.info === undefined ? {} : { error: wait.info }),
-        releaseMs: Math.max(0, wait.until - Date.now()),
-      }
-    } else ending = { to: 'ERROR', error: serialiseError(e) }
+    outcome = { ok: true, output: await body(ctx, run.input) }
+  } catch (error) {
+    outcome = { ok: false, error }
   }
-  await settle(store, run.id, msg, ending)
+  await settle(store, run.id, msg, ending(store, ctx, outcome))
   return SETTLED
 }

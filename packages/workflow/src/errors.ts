@@ -1,4 +1,4 @@
-import { PgqrsError } from '@pgqrs/core'
+import { PgqrsError, storableText, ValidationError } from '@pgqrs/core'
 
 /**
  * A step failure worth retrying: the step is retried after `retryAfterMs` (or the retry policy's
@@ -52,10 +52,13 @@ export class PausedError extends PgqrsError {
 
 /** Pause the run for `ms` (e.g. waiting for an approval): `throw pauseError(60_000, 'waiting for approval')`. */
 export function pauseError(ms: number, message: string): PausedError {
-  if (!Number.isInteger(ms) || ms < 0)
-    throw new RangeError(`pauseError: ms must be an integer >= 0, got ${ms}`)
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_WAIT_MS)
+    throw new ValidationError('ms', ms, `an integer from 0 to ${MAX_WAIT_MS} (about 285 years)`)
   return new PausedError(ms, message)
 }
+
+/** The longest pause or sleep, in ms: 2^53 ms after now would be no valid date. */
+export const MAX_WAIT_MS = 9_000_000_000_000
 
 /** The run was cancelled. */
 export class CancelledError extends PgqrsError {
@@ -91,21 +94,65 @@ export class WorkflowFailedError extends PgqrsError {
   }
 }
 
+/** Why the engine suspends a delivery: what {@link Suspend} means for the run. */
+export type SuspendKind = 'retry' | 'sleep' | 'pause'
+
 /**
- * Internal: the delivery ends here without settling the run; the message was released to come
- * back at `until` (a step retry, a pause or a sleep). @internal
+ * The engine's suspension of a delivery (a step retry, a sleep or a pause), thrown out of
+ * `ctx.step`/`ctx.sleep`: the run's message is released until `until` and the body runs again then.
+ * A body must let it pass: one that catches it and carries on ends in
+ * {@link SuspensionSwallowedError}. Not a `PgqrsError`, so `PgqrsError.is(e)` handlers pass it on.
+ * @internal
  */
-export class Suspend {
+export class Suspend extends Error {
+  override readonly name = 'Suspend'
   /** Epoch ms when the message should come back. */
   readonly until: number
   /** The run's status meanwhile. */
   readonly status: 'RUNNING' | 'PAUSED' | 'SLEEPING'
   /** Stored as the run's error while PAUSED. */
   readonly info: unknown
-  constructor(until: number, status: 'RUNNING' | 'PAUSED' | 'SLEEPING', info?: unknown) {
+  /** The step (or sleep) that suspended the run. */
+  readonly step: string
+  readonly kind: SuspendKind
+  constructor(
+    until: number,
+    status: 'RUNNING' | 'PAUSED' | 'SLEEPING',
+    step: string,
+    kind: SuspendKind,
+    info?: unknown,
+  ) {
+    super(
+      `pgqrs suspends this run at "${step}" (${kind === 'retry' ? 'a step retry' : kind}) until ${new Date(until).toISOString()}: rethrow this error, the engine resumes the run then`,
+    )
     this.until = until
     this.status = status
+    this.step = step
+    this.kind = kind
     this.info = info
+  }
+}
+
+/**
+ * A workflow body caught the engine's suspension (a step retry, a sleep or a pause thrown by
+ * `ctx.step`/`ctx.sleep`) and went on instead of letting it pass: the run ends in ERROR with this
+ * error, naming the step, rather than SUCCESS with a step left unfinished.
+ */
+export class SuspensionSwallowedError extends PgqrsError {
+  override readonly name = 'SuspensionSwallowedError'
+  /** The step (or sleep) whose suspension was caught. */
+  readonly step: string
+  constructor(step: string, kind: SuspendKind, options?: ErrorOptions) {
+    super(
+      'SUSPENSION_SWALLOWED',
+      `The workflow body caught the suspension of step "${step}" (${kind === 'retry' ? 'a step retry' : kind}) and went on: do not catch what ctx.step or ctx.sleep throws without rethrowing it (a try/catch around a step must rethrow errors it does not handle)`,
+      options,
+    )
+    this.step = step
+  }
+  /** True when `value` is a SuspensionSwallowedError. */
+  static override is(value: unknown): value is SuspensionSwallowedError {
+    return PgqrsError.is(value) && value.code === 'SUSPENSION_SWALLOWED'
   }
 }
 
@@ -119,32 +166,50 @@ export interface StoredError {
   readonly stack?: string
 }
 
-/** Serialises any thrown value to the stored error shape. */
+/** The longest stored error message and stack, in characters. */
+const MAX_MESSAGE = 4_000
+const MAX_STACK = 4_000
+
+/**
+ * Serialises any thrown value to the stored error shape, always storable: message and stack are
+ * well-formed text without NUL, cut to a few thousand characters with a marker, whatever was thrown
+ * (an Error, a string, an object that is no JSON, a value whose getters throw).
+ */
 export function serialiseError(e: unknown): StoredError {
   if (TransientStepError.is(e)) {
     return {
       name: e.name,
-      message: e.message,
-      code: e.stepCode,
+      message: storableText(e.message, MAX_MESSAGE),
+      code: storableText(e.stepCode, 200),
       transient: true,
       ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
     }
   }
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code
+    let stack: string | undefined
+    try {
+      stack = typeof e.stack === 'string' ? e.stack.split('\n').slice(0, 6).join('\n') : undefined
+    } catch {
+      stack = undefined
+    }
     return {
-      name: e.name,
-      message: e.message,
-      ...(typeof code === 'string' ? { code } : {}),
+      name: storableText(String(e.name), 200),
+      message: storableText(String(e.message), MAX_MESSAGE),
+      ...(typeof code === 'string' ? { code: storableText(code, 200) } : {}),
       transient: false,
-      ...(e.stack ? { stack: e.stack.split('\n').slice(0, 6).join('\n') } : {}),
+      ...(stack ? { stack: storableText(stack, MAX_STACK) } : {}),
     }
   }
   let message: string
   try {
     message = typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e))
   } catch {
-    message = String(e)
+    try {
+      message = String(e)
+    } catch {
+      message = `a thrown ${typeof e}`
+    }
   }
-  return { name: 'Error', message, transient: false }
+  return { name: 'Error', message: storableText(message, MAX_MESSAGE), transient: false }
 }

@@ -70,7 +70,7 @@ export class RunHandle<O = unknown> {
    * already running finishes). A QUEUED, sleeping or paused run is woken so that this happens soon.
    */
   async cancel(): Promise<RunRecord> {
-    const r = await this.store.runs.transition(this.id, { to: 'CANCELLING' })
+    const r = await this.store.runs.transition(this.id, { to: 'CANCELLING', lease: null })
     await this.store.messages.reschedule(this.messageId, 0)
     return r
   }

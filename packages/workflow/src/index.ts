@@ -6,8 +6,10 @@ export {
   CancelledError,
   WorkflowFailedError,
   serialiseError,
+  SuspensionSwallowedError,
   type StoredError,
 } from './errors.js'
+export type { WorkflowContext } from './context.js'
 export { type StepRetryPolicy, DEFAULT_STEP_RETRY, resolveRetry, retryDelay } from './retry.js'
 export { Run, workflowStep, type StepOptions, type StepAcquisition, type StepGuard } from './run.js'
 export { executeDelivery, type WorkflowBody } from './delivery.js'
@@ -21,3 +23,4 @@ export {
 } from './define.js'
 export { workflowWorker, type WorkflowWorker } from './worker.js'
 export { workflow, run, workflowHandler, WorkflowBuilder } from './builders.js'
+export { endRun } from './shortcuts.js'

@@ -7,17 +7,18 @@ import {
 } from '@pgqrs/core'
 
 /**
- * How a failing step is retried: `maxAttempts` retries after the first failure (so up to
- * `maxAttempts + 1` executions), each after `backoff` for its retry number.
+ * How a failing step is retried: it runs at most `maxAttempts` times in all (the first execution
+ * and `maxAttempts - 1` retries), each retry after `backoff` for its retry number. The same
+ * meaning as a message's `maxAttempts`, which counts deliveries.
  */
 export interface StepRetryPolicy {
   readonly maxAttempts: number
   readonly backoff: BackoffStrategy
 }
 
-/** Default step policy: 3 retries, exponential with jitter, 1 s base, 60 s cap. */
+/** Default step policy: 4 attempts (3 retries), exponential with jitter, 1 s base, 60 s cap. */
 export const DEFAULT_STEP_RETRY: StepRetryPolicy = Object.freeze({
-  maxAttempts: 3,
+  maxAttempts: 4,
   backoff: Backoff.exponentialJitter(1_000, 60_000),
 })
 
@@ -30,10 +31,10 @@ export function resolveRetry(
   if (typeof p !== 'object' || p === null)
     throw new ConfigError('retry', 'retry must be { maxAttempts?, backoff? }')
   const maxAttempts = p.maxAttempts ?? base.maxAttempts
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 0 || maxAttempts > 10_000) {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10_000) {
     throw new ConfigError(
       'retry.maxAttempts',
-      `Invalid retry.maxAttempts ${String(maxAttempts)}: use an integer from 0 to 10000`,
+      `Invalid retry.maxAttempts ${String(maxAttempts)}: use an integer from 1 (no retry) to 10000; it counts executions, the first one included`,
     )
   }
   return Object.freeze({

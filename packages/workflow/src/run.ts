@@ -6,13 +6,13 @@ import {
   type RunStatus,
   type StepRecord,
   type Store,
-  storeWriteCount,
   TERMINAL_RUN_STATUSES,
   validateInt,
   validateName,
 } from '@pgqrs/core'
 import {
   CancelledError,
+  MAX_WAIT_MS,
   NonRetryableError,
   PausedError,
   Suspend,
@@ -50,9 +50,10 @@ const now = () => Date.now()
 const RUNNING_MARK_MS = 100
 
 /**
- * One delivery of a workflow run: the handle your workflow code gets as `ctx` (or `run`). Every
- * write is fenced by the lease of the run's message, so a worker that lost its lease can neither
- * record a step nor complete the run.
+ * One delivery of a workflow run, for the low-level API (the seeds' `run().message(m).store(s)`):
+ * the run's status changes, its steps and its message. Workflow bodies get the narrower
+ * `WorkflowContext`. Every write is fenced by the lease of the run's message, so a worker that
+ * lost its lease can neither record a step nor complete the run.
  */
 export class Run {
   readonly store: Store
@@ -67,7 +68,8 @@ export class Run {
   /**
    * The run was QUEUED when this delivery opened it, so no step of it is stored (runs never go back
    * to QUEUED, and every step write follows a start): a step needs no acquire, its result is
-   * recorded in one statement ({@link StepRepository.record}), which also reports a cancel.
+   * recorded in one statement (`StepRepository.record`, where the store has it), which also
+   * reports a cancel. A store without `record` takes the general path (acquire, then complete).
    */
   #fresh: boolean
   /**
@@ -135,11 +137,13 @@ export class Run {
 
   /**
    * The run status seen by this delivery's last write, if that observation is still current: no
-   * I/O or timer was awaited since, and no store write started in this process since (a write
-   * through a synchronous driver, such as an in-process `cancelRun` on SQLite, runs in microtasks).
+   * I/O or timer was awaited since, and no write started through this store since (a write through
+   * a synchronous driver, such as an in-process `cancelRun` on SQLite, runs in microtasks). A
+   * store without `writeCount` gives no such guarantee: then there is no current observation.
    */
   #current(): RunStatus | null {
-    return this.#seenWrites === storeWriteCount() ? this.#seen : null
+    const writes = this.store.writeCount?.()
+    return writes !== undefined && this.#seenWrites === writes ? this.#seen : null
   }
 
   /**
@@ -149,7 +153,7 @@ export class Run {
    */
   #observe(status: RunStatus): void {
     this.#seen = status
-    this.#seenWrites = storeWriteCount()
+    this.#seenWrites = this.store.writeCount?.() ?? -1
     const generation = ++this.#observations
     process.nextTick(() => {
       if (this.#observations === generation) this.#seen = null
@@ -257,7 +261,7 @@ export class Run {
     const early = pausedHere && this.#resumed
     if (early) this.#resumed = false
     if (!early && step.retryAt.getTime() > now())
-      throw new Suspend(step.retryAt.getTime(), 'RUNNING')
+      throw new Suspend(step.retryAt.getTime(), 'RUNNING', key, 'retry')
     if (!(await this.store.steps.retry(this.id, key, this.lease, { early }))) {
       throw new LeaseLostError(this.message.id, `retry step ${key}`)
     }
@@ -281,13 +285,14 @@ export class Run {
     if (PausedError.is(error)) {
       const until = now() + error.resumeAfterMs
       await this.#failStep(key, stored, new Date(until))
-      throw new Suspend(until, 'PAUSED', {
+      throw new Suspend(until, 'PAUSED', key, 'pause', {
         message: error.message,
         resumeAfterMs: error.resumeAfterMs,
       })
     }
-    const failures = step.retryCount + 1
-    if (!NonRetryableError.is(error) && failures <= policy.maxAttempts) {
+    // maxAttempts counts executions, as a message's maxAttempts counts deliveries.
+    const executions = step.retryCount + 1
+    if (!NonRetryableError.is(error) && executions < policy.maxAttempts) {
       const delay = retryDelay(
         policy,
         step.retryCount,
@@ -295,7 +300,7 @@ export class Run {
       )
       const until = now() + delay
       await this.#failStep(key, stored, new Date(until))
-      throw new Suspend(until, 'RUNNING')
+      throw new Suspend(until, 'RUNNING', key, 'retry')
     }
     await this.#failStep(key, stored, null)
     if (rethrow) throw error
@@ -319,7 +324,12 @@ export class Run {
   ): Promise<T> {
     const key = this.#key(name)
     await this.#ensureRunning()
-    if (this.#fresh && !options.transactional && this.#current() === 'RUNNING') {
+    if (
+      this.#fresh &&
+      !options.transactional &&
+      this.store.steps.record &&
+      this.#current() === 'RUNNING'
+    ) {
       return this.#freshStep(key, fn, options)
     }
     const step = await this.#acquire(key)
@@ -349,7 +359,7 @@ export class Run {
    * after all (an operator's concurrent `Run` with no lease): the caller then takes the general path.
    */
   async #freshRecord(key: string, output: unknown, startedAt: number): Promise<boolean> {
-    const r = await this.store.steps.record(
+    const r = await this.store.steps.record!(
       this.id,
       key,
       output,
@@ -414,14 +424,14 @@ export class Run {
    * held, and a restart does not shorten or lengthen it. `admin.resumeRun(id)` wakes it early.
    */
   async sleep(name: string, ms: number): Promise<void> {
-    validateInt('ms', ms, 0)
+    validateInt('ms', ms, 0, MAX_WAIT_MS)
     const key = this.#key(name)
     await this.#ensureRunning()
-    if (this.#fresh && this.#current() === 'RUNNING') {
+    if (this.#fresh && this.store.steps.record && this.#current() === 'RUNNING') {
       const wakeAt = now() + ms
       if (await this.#freshRecord(key, { wakeAt }, now())) {
         if (ms === 0) return
-        throw new Suspend(wakeAt, 'SLEEPING')
+        throw new Suspend(wakeAt, 'SLEEPING', key, 'sleep')
       }
     }
     const step = await this.#acquire(key)
@@ -432,14 +442,14 @@ export class Run {
         this.#resumed = false
         return
       }
-      throw new Suspend(wakeAt, 'SLEEPING')
+      throw new Suspend(wakeAt, 'SLEEPING', key, 'sleep')
     }
     const wakeAt = now() + ms
     if (!(await this.store.steps.complete(this.id, key, { wakeAt }, this.lease))) {
       throw new LeaseLostError(this.message.id, `sleep ${key}`)
     }
     if (ms === 0) return
-    throw new Suspend(wakeAt, 'SLEEPING')
+    throw new Suspend(wakeAt, 'SLEEPING', key, 'sleep')
   }
 
   /** True once the run is in a final state. */
@@ -448,9 +458,9 @@ export class Run {
   }
 }
 
-/** The seeds' step helper: `await workflowStep(run, 'name', async () => …)` is `run.step('name', …)`. */
+/** The seeds' step helper: `await workflowStep(ctx, 'name', async () => …)` is `ctx.step('name', …)`. */
 export function workflowStep<T>(
-  run: Run,
+  run: Pick<Run, 'step'>,
   name: string,
   fn: () => T | Promise<T>,
   options?: StepOptions,

@@ -41,7 +41,7 @@ export function workflowWorker(
           : `${options.name}:${def.name}`
     workers.set(
       def.name,
-      worker(store, def.name, (msg) => executeDelivery(store, msg, def.body, def.retry), {
+      worker(store, def.name, (msg, ctx) => executeDelivery(store, msg, def.body, def.retry, ctx), {
         ...options,
         name,
       }),

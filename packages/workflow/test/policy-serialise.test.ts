@@ -19,8 +19,8 @@ describe('per-step retry policy resolution', () => {
     expect(resolveRetry(undefined, workflowPolicy)).toBe(workflowPolicy)
   })
   it('a partial step policy fills the missing fields from the workflow policy, not the default', () => {
-    expect(resolveRetry({ maxAttempts: 0 }, workflowPolicy)).toEqual({
-      maxAttempts: 0,
+    expect(resolveRetry({ maxAttempts: 1 }, workflowPolicy)).toEqual({
+      maxAttempts: 1,
       backoff: { kind: 'fixed', delayMs: 250 },
     })
     expect(resolveRetry({ backoff: BackoffStrategy.fixed(5) }, workflowPolicy).maxAttempts).toBe(7)

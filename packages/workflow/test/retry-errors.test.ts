@@ -1,4 +1,4 @@
-import { BackoffStrategy, ConfigError, PgqrsError } from '@pgqrs/core'
+import { BackoffStrategy, ConfigError, PgqrsError, ValidationError } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
 import {
   CancelledError,
@@ -15,8 +15,8 @@ import {
 } from '../src/index.js'
 
 describe('step retry policy', () => {
-  it('defaults to 3 retries, exponential with jitter from 1 s capped at 60 s', () => {
-    expect(DEFAULT_STEP_RETRY.maxAttempts).toBe(3)
+  it('defaults to 4 attempts (3 retries), exponential with jitter from 1 s capped at 60 s', () => {
+    expect(DEFAULT_STEP_RETRY.maxAttempts).toBe(4)
     expect(DEFAULT_STEP_RETRY.backoff).toEqual({
       kind: 'exponentialJitter',
       baseMs: 1_000,
@@ -25,8 +25,9 @@ describe('step retry policy', () => {
   })
   it('fills a partial policy from the base and validates maxAttempts', () => {
     expect(resolveRetry({ maxAttempts: 5 }).backoff).toEqual(DEFAULT_STEP_RETRY.backoff)
-    expect(resolveRetry({ backoff: BackoffStrategy.fixed(10) }).maxAttempts).toBe(3)
-    for (const bad of [-1, 1.5, 10_001, Number.NaN]) {
+    expect(resolveRetry({ backoff: BackoffStrategy.fixed(10) }).maxAttempts).toBe(4)
+    // maxAttempts counts executions, as a message's does: 0 would mean "never run"
+    for (const bad of [0, -1, 1.5, 10_001, Number.NaN]) {
       expect(() => resolveRetry({ maxAttempts: bad })).toThrow(ConfigError)
     }
   })
@@ -52,8 +53,9 @@ describe('workflow errors', () => {
     const e = pauseError(60_000, 'waiting for approval')
     expect(PausedError.is(e)).toBe(true)
     expect(e.resumeAfterMs).toBe(60_000)
-    expect(() => pauseError(-1, 'x')).toThrow(RangeError)
-    expect(() => pauseError(1.5, 'x')).toThrow(RangeError)
+    expect(() => pauseError(-1, 'x')).toThrow(ValidationError)
+    expect(() => pauseError(1.5, 'x')).toThrow(ValidationError)
+    expect(() => pauseError(2 ** 53 - 1, 'x')).toThrow(/ms/)
   })
   it('serialiseError stores transient errors with their code and other values as messages', () => {
     expect(serialiseError(new TransientStepError('T', 'm', { retryAfterMs: 3 }))).toEqual({

@@ -55,6 +55,9 @@ async function gate(point: string, slow: boolean, data: Record<string, unknown>)
 
 type Fn = (...a: any[]) => Promise<any>
 
+/** The lease each run's delivery in this process holds, from the run's start transition. */
+const leaseOfRun = new Map<number, string | null>()
+
 /** Wraps every method of a repository with the stall gate. */
 function gateAll(repo: object, name: string): void {
   const obj = repo as Record<string, Fn>
@@ -195,6 +198,14 @@ function instrument(store: Store): void {
     await gate('step-complete', slowRuns.has(runId), { runId, step })
     return complete(runId, step, output, lease)
   }
+  // The workflow body's context does not carry the lease: learn it from the run's start.
+  const runs = store.runs as unknown as Record<string, Fn>
+  const transition = runs.transition!.bind(store.runs)
+  runs.transition = async (id: number, change: { to: string; lease?: string | null }) => {
+    const run = await transition(id, change)
+    if (change.to === 'RUNNING') leaseOfRun.set(id, change.lease ?? null)
+    return run
+  }
   const transaction = store.transaction.bind(store)
   ;(store as { transaction: Store['transaction'] }).transaction = async (fn) => {
     await phase('transaction')
@@ -211,36 +222,37 @@ interface Input {
 const chaosWorkflow = defineWorkflow<Input, unknown>({
   name: args.workflow,
   async run(ctx, input) {
-    if (input.slow) slowRuns.add(ctx.id)
+    const lease = leaseOfRun.get(ctx.runId) ?? null
+    if (input.slow) slowRuns.add(ctx.runId)
     const work = () => between(input.slow ? args.slowMs : args.workMs)
     const plain = (step: string) => async () => {
-      appendFileSync(stepsLog, `${ctx.id} ${step} ${pid} ${ctx.lease}\n`)
-      await phase('step', { runId: ctx.id, step, lease: ctx.lease, slow: input.slow })
+      appendFileSync(stepsLog, `${ctx.runId} ${step} ${pid} ${lease}\n`)
+      await phase('step', { runId: ctx.runId, step, lease: lease, slow: input.slow })
       await sleep(work())
-      return { pid, lease: ctx.lease }
+      return { pid, lease: lease }
     }
     const a = await ctx.step('a', plain('a'))
-    await send({ t: 'step-done', at: Date.now(), runId: ctx.id, step: 'a', lease: a.lease })
+    await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'a', lease: a.lease })
     const b = await ctx.step(
       'b',
       async (tx: any) => {
         const db = args.schema ? tx.withSchema(args.schema) : tx
         await db
           .insertInto('chaos_tx')
-          .values({ run_id: ctx.id, step: 'b', pid, lease: ctx.lease })
+          .values({ run_id: ctx.runId, step: 'b', pid, lease: lease })
           .execute()
-        appendFileSync(stepsLog, `${ctx.id} b ${pid} ${ctx.lease}\n`)
+        appendFileSync(stepsLog, `${ctx.runId} b ${pid} ${lease}\n`)
         // No sleep in here: on SQLite the transaction holds the single write lock (and the store's
         // mutex), so slow work inside it would starve every lease renewal in every process.
-        await phase('tx-step', { runId: ctx.id, step: 'b', lease: ctx.lease, slow: input.slow })
-        return { pid, lease: ctx.lease }
+        await phase('tx-step', { runId: ctx.runId, step: 'b', lease: lease, slow: input.slow })
+        return { pid, lease: lease }
       },
       { transactional: true },
     )
-    await send({ t: 'step-done', at: Date.now(), runId: ctx.id, step: 'b', lease: b.lease })
+    await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'b', lease: b.lease })
     const c = await ctx.step('c', plain('c'))
-    await send({ t: 'step-done', at: Date.now(), runId: ctx.id, step: 'c', lease: c.lease })
-    return { seq: input.seq, pid, lease: ctx.lease, steps: [a, b, c].length }
+    await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'c', lease: c.lease })
+    return { seq: input.seq, pid, lease: lease, steps: [a, b, c].length }
   },
 })
 

@@ -28,7 +28,9 @@ export function registerInstall(program: Command, ctx: CliContext): void {
 
   program
     .command('verify')
-    .description('check that the schema is installed and the database answers (exit 1 if not)')
+    .description(
+      'check that the database answers and its schema is the version this pgqrs expects (exit 1 if not)',
+    )
     .action((_opts: unknown, cmd: Command) =>
       ctx.withStore(cmd, 'verifying the pgqrs schema', async (store) => {
         const result = await admin(store).verify()
@@ -37,6 +39,9 @@ export function registerInstall(program: Command, ctx: CliContext): void {
           table: () =>
             recordTable({
               ok: result.ok,
+              schema: result.schema?.state ?? 'unknown',
+              installed: result.schema?.installed ?? null,
+              expected: result.schema?.expected ?? null,
               migrations: result.migrations.join(', '),
               problems: result.problems.join('; '),
             }),

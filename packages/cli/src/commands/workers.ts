@@ -15,7 +15,7 @@ async function workerRef(store: Store, name: string): Promise<string | number> {
 
 const workerOutput = (w: WorkerRecord): Output => ({ json: w, table: () => recordTable({ ...w }) })
 
-/** `pgqrs workers list|health|suspend NAME|resume NAME`. */
+/** `pgqrs workers list|health|suspend NAME|resume NAME|reclaim NAME`. */
 export function registerWorkers(program: Command, ctx: CliContext): void {
   const workers = program.command('workers').description('the worker registry')
 
@@ -67,6 +67,30 @@ export function registerWorkers(program: Command, ctx: CliContext): void {
     .action((name: string, _opts: unknown, cmd: Command) =>
       ctx.withStore(cmd, `resuming worker ${name}`, async (store) =>
         workerOutput(await admin(store).resumeWorker(await workerRef(store, name))),
+      ),
+    )
+
+  workers
+    .command('reclaim')
+    .description(
+      'free the name of a worker whose process is gone (marks it stopped); refused while its heartbeat is fresh',
+    )
+    .argument('<name>', 'worker name (or id)')
+    .option(
+      '--stale-after <ms>',
+      'reclaim only when the heartbeat is at least this old',
+      parseNonNegative,
+      60_000,
+    )
+    .option('--force', 'reclaim even with a fresh heartbeat (a live process stops at its next one)')
+    .action((name: string, opts: { staleAfter: number; force?: boolean }, cmd: Command) =>
+      ctx.withStore(cmd, `reclaiming worker ${name}`, async (store) =>
+        workerOutput(
+          await admin(store).reclaimWorker(await workerRef(store, name), {
+            staleAfterMs: Math.max(1, opts.staleAfter),
+            force: opts.force === true,
+          }),
+        ),
       ),
     )
 }

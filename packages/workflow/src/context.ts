@@ -1,0 +1,98 @@
+import { LeaseLostError } from '@pgqrs/core'
+import { CancelledError, Suspend } from './errors.js'
+import type { Run, StepOptions } from './run.js'
+
+/**
+ * What a workflow body gets: its run's identity, an abort signal, and the durable primitives.
+ * Everything else of the run (its status changes, its message) is the engine's.
+ */
+export interface WorkflowContext {
+  /** The run's id. */
+  readonly runId: number
+  /** The workflow's name. */
+  readonly workflow: string
+  /**
+   * Deliveries of the run's message so far, this one included: 1 normally, more after a worker
+   * crashed or lost its lease while running this run (sleeps, pauses and step retries do not count).
+   */
+  readonly attempt: number
+  /** Aborted when the worker stops (after its grace period) or loses the run's lease. */
+  readonly signal: AbortSignal
+  /**
+   * A memoised step: the first time, runs `fn` and stores its result; on replay, returns the
+   * stored result without calling `fn`. Repeated names get an occurrence suffix (`name#2`).
+   * Failures follow the retry policy. Let what it throws pass (rethrow what you do not handle):
+   * the engine suspends the run by throwing.
+   */
+  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T>
+  /** A durable sleep: the run holds no worker while it sleeps and wakes after `ms`, also across restarts. */
+  sleep(name: string, ms: number): Promise<void>
+}
+
+/** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
+export interface Interrupt {
+  readonly error: Suspend | CancelledError | LeaseLostError
+  readonly step: string
+}
+
+/** True for what the engine throws to stop a body (not the body's own errors). @internal */
+export function isInterrupt(e: unknown): e is Interrupt['error'] {
+  return e instanceof Suspend || CancelledError.is(e) || LeaseLostError.is(e)
+}
+
+const NEVER = new AbortController().signal
+
+/**
+ * The {@link WorkflowContext} of one delivery. It remembers the first engine signal its `step` or
+ * `sleep` threw (a suspension, a cancel, a lost lease): after that every call throws it again (the
+ * body cannot run more steps past it), and the engine checks, once the body is done, that the
+ * signal got out of the body. @internal
+ */
+export class DeliveryContext implements WorkflowContext {
+  readonly #run: Run
+  readonly #handler: { readonly signal: AbortSignal } | undefined
+  readonly attempt: number
+  #interrupt: Interrupt | null = null
+
+  /** `handler`: the queue worker's handler context, whose signal is made only when read. */
+  constructor(run: Run, handler: { readonly signal: AbortSignal } | undefined) {
+    this.#run = run
+    this.#handler = handler
+    this.attempt = Math.max(1, run.message.attempts)
+  }
+
+  get signal(): AbortSignal {
+    return this.#handler?.signal ?? NEVER
+  }
+
+  get runId(): number {
+    return this.#run.id
+  }
+
+  get workflow(): string {
+    return this.#run.message.queue
+  }
+
+  /** The first engine signal thrown to the body, if any. */
+  get interrupt(): Interrupt | null {
+    return this.#interrupt
+  }
+
+  async #guard<T>(step: string, call: () => Promise<T>): Promise<T> {
+    if (this.#interrupt) throw this.#interrupt.error
+    try {
+      return await call()
+    } catch (e) {
+      if (isInterrupt(e)) this.#interrupt ??= { error: e, step }
+      throw e
+    }
+  }
+
+  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T> {
+    return this.#guard(name, () => this.#run.step(name, fn, options))
+  }
+
+  sleep(name: string, ms: number): Promise<void> {
+    return this.#guard(name, () => this.#run.sleep(name, ms))
+  }
+}
