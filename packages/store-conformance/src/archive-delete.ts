@@ -1,3 +1,4 @@
+import { settleAndDequeue } from '@pgqrs/queue'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from './harness.js'
 import {
@@ -96,7 +97,7 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       const first = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
       expect(first.map((m) => m.payload)).toEqual([1, 2])
       const stale = { id: first[1]!.id, lease: first[0]!.lease }
-      const got = await fx.store.messages.settleAndDequeue([first[0]!, stale], queue, {
+      const got = await settleAndDequeue(fx.store, [first[0]!, stale], queue, {
         batchSize: 2,
         leaseMs: 30_000,
       })
@@ -106,26 +107,26 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       expect((await fx.store.messages.get(first[0]!.id))?.archivedAt).toBeInstanceOf(Date)
       expect((await fx.store.messages.get(first[1]!.id))?.archivedAt).toBeNull()
       // nothing left to claim: the archive still stands
-      const rest = await fx.store.messages.settleAndDequeue([first[1]!, ...got.messages], queue, {
+      const rest = await settleAndDequeue(fx.store, [first[1]!, ...got.messages], queue, {
         batchSize: 10,
         leaseMs: 30_000,
       })
       expect(rest.settled).toEqual([true, true, true])
       expect(rest.messages.map((m) => m.payload)).toEqual([5])
       expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 4, leased: 1 })
-      const none = await fx.store.messages.settleAndDequeue([], queue, {
+      const none = await settleAndDequeue(fx.store, [], queue, {
         batchSize: 1,
         leaseMs: 1_000,
       })
       expect(none).toEqual({ settled: [], messages: [] })
       await expect(
-        fx.store.messages.settleAndDequeue(rest.messages, 'no_such_queue_here', {
+        settleAndDequeue(fx.store, rest.messages, 'no_such_queue_here', {
           batchSize: 1,
           leaseMs: 1_000,
         }),
       ).rejects.toMatchObject({ code: 'QUEUE_NOT_FOUND' })
       await expect(
-        fx.store.messages.settleAndDequeue(rest.messages, queue, { batchSize: 0, leaseMs: 1_000 }),
+        settleAndDequeue(fx.store, rest.messages, queue, { batchSize: 0, leaseMs: 1_000 }),
       ).rejects.toMatchObject({ code: 'VALIDATION' })
       expect((await fx.store.messages.get(rest.messages[0]!.id))?.archivedAt).toBeNull()
     })
@@ -135,7 +136,7 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       await enqueuePayloads(fx.store, queue, ['a', 'b', 'c'])
       const first = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
       const stale = { id: first[1]!.id, lease: first[0]!.lease }
-      const got = await fx.store.messages.settleAndDequeue([first[0]!, stale], queue, {
+      const got = await settleAndDequeue(fx.store, [first[0]!, stale], queue, {
         batchSize: 5,
         leaseMs: 30_000,
         settle: 'delete',
@@ -146,7 +147,7 @@ export function archiveDeleteTests(harness: StoreHarness): void {
       expect((await fx.store.messages.get(first[1]!.id))?.lease).toBe(first[1]!.lease)
       expect(await fx.store.queues.metrics(queue)).toMatchObject({ archived: 0, leased: 2 })
       await expect(
-        fx.store.messages.settleAndDequeue(got.messages, queue, {
+        settleAndDequeue(fx.store, got.messages, queue, {
           batchSize: 1,
           leaseMs: 1_000,
           settle: 'drop' as 'delete',

@@ -1,5 +1,6 @@
 export type { StoreHarness } from './harness.js'
 export { describeStoreConformance } from './describe-store-conformance.js'
+export { conformancePlan, type PlannedSuite, SHORTCUTS, type Shortcut } from './plan.js'
 export { archiveDeleteTests } from './archive-delete.js'
 export { deadLetterTests } from './dead-letter.js'
 export { dequeueLeaseTests } from './dequeue-lease.js'

@@ -1,8 +1,20 @@
-import { connect, SchemaNotInstalledError, type Store } from '@pgqrs/core'
+import { connect, SchemaNotInstalledError, SchemaVersionError, type Store } from '@pgqrs/core'
+import { admin, worker } from '@pgqrs/queue'
 import { describe, expect, it } from 'vitest'
 import { forkChild } from './fork-child.js'
 import type { StoreHarness } from './harness.js'
 import { expectError, rejection, uniqueName, useStore } from './util.js'
+
+/** The part of Kysely these tests use on the migrations table. */
+interface MigrationsDb {
+  withSchema(schema: string): MigrationsDb
+  insertInto(table: string): {
+    values(row: Record<string, unknown>): { execute(): Promise<unknown> }
+  }
+  deleteFrom(table: string): {
+    where(column: string, op: '=', value: unknown): { execute(): Promise<unknown> }
+  }
+}
 
 /**
  * Creates an unmigrated store, runs `fn` with it and destroys it afterwards, whatever happens.
@@ -62,6 +74,92 @@ export function migrateTests(harness: StoreHarness): void {
         expect(await store.messages.enqueue('tasks', [{ payload: 1 }])).toHaveLength(1)
       })
     })
+
+    it('schemaStatus: missing before install, current after; a worker refuses to start before install', async () => {
+      await withFreshStore(harness, async (store) => {
+        expect(await store.schemaStatus()).toMatchObject({ state: 'missing', installed: null })
+        const w = worker(store, 'tasks', () => {})
+        expectError(
+          await rejection(w.start()),
+          SchemaNotInstalledError,
+          'SCHEMA_NOT_INSTALLED',
+          'install',
+        )
+        expect(w.state).toBe('stopped')
+        await store.migrate()
+        const status = await store.schemaStatus()
+        expect(status).toMatchObject({ state: 'current', pending: [], unknown: [] })
+        expect(status.installed).toBe(status.expected)
+        expect((await store.migrations()).at(-1)).toBe(status.expected)
+        expect((await admin(store).verify()).ok).toBe(true)
+      })
+    })
+
+    // Older and newer schemas are made by editing the migrations table, through the harness's Kysely.
+    const itWithKysely = harness.kysely ? it : () => {}
+    itWithKysely(
+      'a newer schema (a migration this code does not know): workers, install and verify refuse it with SchemaVersionError',
+      async () => {
+        await withFreshStore(harness, async (store) => {
+          await store.migrate()
+          const { db, schema } = harness.kysely!(store) as {
+            db: MigrationsDb
+            schema: string | null
+          }
+          const table = schema === null ? db : db.withSchema(schema)
+          await table
+            .insertInto('pgqrs_migrations')
+            .values({
+              name: '9999_from_the_future',
+              applied_at: schema === null ? Date.now() : new Date(),
+            })
+            .execute()
+          expect(await store.schemaStatus()).toMatchObject({
+            state: 'newer',
+            unknown: ['9999_from_the_future'],
+          })
+          const e = expectError(
+            await rejection(worker(store, 'tasks', () => {}).start()),
+            SchemaVersionError,
+            'SCHEMA_VERSION',
+            'upgrade pgqrs',
+          )
+          expect(e.direction).toBe('newer')
+          expectError(await rejection(store.migrate()), SchemaVersionError, 'SCHEMA_VERSION')
+          const verified = await admin(store).verify()
+          expect(verified.ok).toBe(false)
+          expect(verified.problems.join(' ')).toMatch(/newer than this pgqrs/)
+        })
+      },
+    )
+
+    itWithKysely(
+      'an older schema (a migration of this code missing): workers refuse it and verify says to run install',
+      async () => {
+        await withFreshStore(harness, async (store) => {
+          await store.migrate()
+          const latest = (await store.schemaStatus()).expected
+          const { db, schema } = harness.kysely!(store) as {
+            db: MigrationsDb
+            schema: string | null
+          }
+          const table = schema === null ? db : db.withSchema(schema)
+          await table.deleteFrom('pgqrs_migrations').where('name', '=', latest).execute()
+          expect(await store.schemaStatus()).toMatchObject({ state: 'older', pending: [latest] })
+          const e = expectError(
+            await rejection(worker(store, 'tasks', () => {}).start()),
+            SchemaVersionError,
+            'SCHEMA_VERSION',
+            'install',
+          )
+          expect(e.direction).toBe('older')
+          expect(e.expected).toBe(latest)
+          const verified = await admin(store).verify()
+          expect(verified.ok).toBe(false)
+          expect(verified.problems.join(' ')).toMatch(/older than this pgqrs.*run install/)
+        })
+      },
+    )
 
     it('two stores on one database migrating concurrently both succeed with one migration list', async () => {
       const expected = await fx.store.migrations()

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { DrainRecord } from './children/protocol.js'
 import { type ChildHandle, forkChild } from './fork-child.js'
 import type { StoreHarness } from './harness.js'
+import { planned } from './plan.js'
 import { freshQueue, useStore, waitFor } from './util.js'
 
 const CHILDREN = 8
@@ -51,8 +52,8 @@ function checkDeliveries(records: readonly DrainRecord[], expectedIds: readonly 
  * while it holds a lease loses the message to the next consumer once the lease ran out.
  */
 export function multiProcessTests(harness: StoreHarness): void {
-  // Registered only where it applies (no skipped tests): single-process stores have no such claim.
-  if (harness.capabilities.concurrency !== 'multi-process') return
+  // Registered only where it applies (conformancePlan says which suites a store gets, and why).
+  if (!planned(harness, 'multi-process')) return
   describe("multi-process (only when capabilities.concurrency is 'multi-process')", () => {
     const fx = useStore(harness)
 

@@ -1,6 +1,7 @@
 import { ConflictError, PgqrsError, QueueAlreadyExistsError, ValidationError } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from './harness.js'
+import { SHORTCUTS } from './plan.js'
 import {
   dequeueOne,
   enqueuePayloads,
@@ -32,6 +33,17 @@ export function queueTests(harness: StoreHarness): void {
 
     it('store.capabilities equals harness.capabilities', () => {
       expect(fx.store.capabilities).toEqual(harness.capabilities)
+    })
+
+    it('the store implements exactly the optional methods the harness declares', () => {
+      const s = fx.store
+      const has = {
+        'messages.settleAndDequeue': typeof s.messages.settleAndDequeue === 'function',
+        'runs.end': typeof s.runs.end === 'function',
+        'steps.record': typeof s.steps.record === 'function',
+      }
+      const declared = new Set(harness.shortcuts ?? [])
+      expect(Object.fromEntries(SHORTCUTS.map((k) => [k, declared.has(k)]))).toEqual(has)
       expect(typeof fx.store.backend).toBe('string')
       expect(fx.store.backend.length).toBeGreaterThan(0)
     })

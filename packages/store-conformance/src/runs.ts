@@ -8,6 +8,7 @@ import {
   ValidationError,
   WorkflowNotFoundError,
 } from '@pgqrs/core'
+import { endRun } from '@pgqrs/workflow'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from './harness.js'
 import {
@@ -32,7 +33,7 @@ async function freshWorkflow(store: Store, prefix: string): Promise<string> {
 async function runIn(store: Store, path: readonly RunStatus[]): Promise<number> {
   const workflow = await freshWorkflow(store, 'run-path')
   const { run } = await store.runs.start(workflow, { path })
-  for (const to of path) await store.runs.transition(run.id, { to })
+  for (const to of path) await store.runs.transition(run.id, { to, lease: null })
   return run.id
 }
 
@@ -176,18 +177,19 @@ export function runTests(harness: StoreHarness): void {
       const workflow = await freshWorkflow(fx.store, 'wf-success')
       const { run } = await fx.store.runs.start(workflow, 1)
       const before = Date.now()
-      const running = await fx.store.runs.transition(run.id, { to: 'RUNNING' })
+      const running = await fx.store.runs.transition(run.id, { to: 'RUNNING', lease: null })
       expect(running.status).toBe('RUNNING')
       expectTimeNear(running.startedAt, before, CLOCK_SLACK_MS)
       const done = await fx.store.runs.transition(run.id, {
         to: 'SUCCESS',
+        lease: null,
         output: { archive: 'x.zip' },
       })
       expect(done.status).toBe('SUCCESS')
       expect(done.output).toEqual({ archive: 'x.zip' })
       expect(done.completedAt).toBeInstanceOf(Date)
       const e = expectError(
-        await rejection(fx.store.runs.transition(run.id, { to: 'RUNNING' })),
+        await rejection(fx.store.runs.transition(run.id, { to: 'RUNNING', lease: null })),
         InvalidStateTransitionError,
         'INVALID_STATE_TRANSITION',
       )
@@ -200,7 +202,7 @@ export function runTests(harness: StoreHarness): void {
     it('RUNNING → ERROR stores the error', async () => {
       const id = await runIn(fx.store, ['RUNNING'])
       const error = { name: 'Error', message: 'boom', code: 'E1' }
-      const failed = await fx.store.runs.transition(id, { to: 'ERROR', error })
+      const failed = await fx.store.runs.transition(id, { to: 'ERROR', error, lease: null })
       expect(failed.status).toBe('ERROR')
       expect((await fx.store.runs.get(id))?.error).toEqual(error)
     })
@@ -208,17 +210,23 @@ export function runTests(harness: StoreHarness): void {
     it('RUNNING → SLEEPING keeps wakeAt; SLEEPING → RUNNING is allowed', async () => {
       const id = await runIn(fx.store, ['RUNNING'])
       const wakeAt = new Date(Date.now() + 60_000)
-      const sleeping = await fx.store.runs.transition(id, { to: 'SLEEPING', wakeAt })
+      const sleeping = await fx.store.runs.transition(id, { to: 'SLEEPING', wakeAt, lease: null })
       expect(sleeping.status).toBe('SLEEPING')
       expectTimeNear(sleeping.wakeAt, wakeAt.getTime(), 1)
-      expect((await fx.store.runs.transition(id, { to: 'RUNNING' })).status).toBe('RUNNING')
+      expect((await fx.store.runs.transition(id, { to: 'RUNNING', lease: null })).status).toBe(
+        'RUNNING',
+      )
     })
 
     for (const from of ['QUEUED', 'RUNNING'] as const) {
       it(`${from} → CANCELLING → CANCELLED is allowed`, async () => {
         const id = await runIn(fx.store, from === 'QUEUED' ? [] : ['RUNNING'])
-        expect((await fx.store.runs.transition(id, { to: 'CANCELLING' })).status).toBe('CANCELLING')
-        expect((await fx.store.runs.transition(id, { to: 'CANCELLED' })).status).toBe('CANCELLED')
+        expect((await fx.store.runs.transition(id, { to: 'CANCELLING', lease: null })).status).toBe(
+          'CANCELLING',
+        )
+        expect((await fx.store.runs.transition(id, { to: 'CANCELLED', lease: null })).status).toBe(
+          'CANCELLED',
+        )
         expect((await fx.store.runs.get(id))?.status).toBe('CANCELLED')
       })
     }
@@ -235,7 +243,7 @@ export function runTests(harness: StoreHarness): void {
       it(`${from} → ${to} throws InvalidStateTransitionError; the status is unchanged`, async () => {
         const id = await runIn(fx.store, path)
         const e = expectError(
-          await rejection(fx.store.runs.transition(id, { to })),
+          await rejection(fx.store.runs.transition(id, { to, lease: null })),
           InvalidStateTransitionError,
           'INVALID_STATE_TRANSITION',
         )
@@ -277,7 +285,7 @@ export function runTests(harness: StoreHarness): void {
 
     it('end moves a RUNNING run to SUCCESS and its message to the archive together', async () => {
       const { workflow, runId, message } = await leasedRun(fx.store, 'wf-end')
-      const done = await fx.store.runs.end(runId, {
+      const done = await endRun(fx.store, runId, {
         to: 'SUCCESS',
         lease: message.lease,
         output: { n: 1 },
@@ -289,7 +297,7 @@ export function runTests(harness: StoreHarness): void {
       expect((await fx.store.queues.metrics(workflow))?.archived).toBe(1)
       // the message is gone from the queue: ending again finds no lease
       expectError(
-        await rejection(fx.store.runs.end(runId, { to: 'SUCCESS', lease: message.lease })),
+        await rejection(endRun(fx.store, runId, { to: 'SUCCESS', lease: message.lease })),
         LeaseLostError,
         'LEASE_LOST',
       )
@@ -299,7 +307,7 @@ export function runTests(harness: StoreHarness): void {
       const { runId, message } = await leasedRun(fx.store, 'wf-end-error')
       const error = { name: 'Error', message: 'boom' }
       expect(
-        (await fx.store.runs.end(runId, { to: 'ERROR', lease: message.lease, error })).error,
+        (await endRun(fx.store, runId, { to: 'ERROR', lease: message.lease, error })).error,
       ).toEqual(error)
       expect((await fx.store.messages.get(message.id))?.archivedAt).toBeInstanceOf(Date)
     })
@@ -315,7 +323,7 @@ export function runTests(harness: StoreHarness): void {
       expect(second.lease).toEqual(expect.any(String))
       const e = expectError(
         await rejection(
-          fx.store.runs.end(runId, { to: 'SUCCESS', lease: first.lease, output: 'stale' }),
+          endRun(fx.store, runId, { to: 'SUCCESS', lease: first.lease, output: 'stale' }),
         ),
         LeaseLostError,
         'LEASE_LOST',
@@ -326,15 +334,15 @@ export function runTests(harness: StoreHarness): void {
       expect(unchanged?.output ?? null).toBeNull()
       const held = await fx.store.messages.get(first.id)
       expect(held).toMatchObject({ lease: second.lease, archivedAt: null })
-      const done = await fx.store.runs.end(runId, { to: 'SUCCESS', lease: second.lease as string })
+      const done = await endRun(fx.store, runId, { to: 'SUCCESS', lease: second.lease as string })
       expect(done.status).toBe('SUCCESS')
     })
 
     it('end of a CANCELLING run to SUCCESS is refused and keeps the message; CANCELLED ends it', async () => {
       const { runId, message } = await leasedRun(fx.store, 'wf-end-cancel')
-      await fx.store.runs.transition(runId, { to: 'CANCELLING' })
+      await fx.store.runs.transition(runId, { to: 'CANCELLING', lease: null })
       const e = expectError(
-        await rejection(fx.store.runs.end(runId, { to: 'SUCCESS', lease: message.lease })),
+        await rejection(endRun(fx.store, runId, { to: 'SUCCESS', lease: message.lease })),
         InvalidStateTransitionError,
         'INVALID_STATE_TRANSITION',
       )
@@ -343,7 +351,7 @@ export function runTests(harness: StoreHarness): void {
         lease: message.lease,
         archivedAt: null,
       })
-      const ended = await fx.store.runs.end(runId, { to: 'CANCELLED', lease: message.lease })
+      const ended = await endRun(fx.store, runId, { to: 'CANCELLED', lease: message.lease })
       expect(ended.status).toBe('CANCELLED')
       expect((await fx.store.messages.get(message.id))?.archivedAt).toBeInstanceOf(Date)
     })
@@ -359,7 +367,7 @@ export function runTests(harness: StoreHarness): void {
       ]
       for (const ending of bad) {
         expectError(
-          await rejection(fx.store.runs.end(runId, ending as never)),
+          await rejection(endRun(fx.store, runId, ending as never)),
           ValidationError,
           'VALIDATION',
         )
@@ -367,7 +375,7 @@ export function runTests(harness: StoreHarness): void {
       expect((await fx.store.runs.get(runId))?.status).toBe('RUNNING')
       expect((await fx.store.messages.get(message.id))?.archivedAt).toBeNull()
       expectError(
-        await rejection(fx.store.runs.end(2_000_000_000, { to: 'SUCCESS', lease: message.lease })),
+        await rejection(endRun(fx.store, 2_000_000_000, { to: 'SUCCESS', lease: message.lease })),
         NotFoundError,
         'NOT_FOUND',
       )
@@ -377,7 +385,7 @@ export function runTests(harness: StoreHarness): void {
       const workflow = await freshWorkflow(fx.store, 'wf-list')
       const ids: number[] = []
       for (let i = 0; i < 3; i++) ids.push((await fx.store.runs.start(workflow, i)).run.id)
-      await fx.store.runs.transition(ids[1]!, { to: 'RUNNING' })
+      await fx.store.runs.transition(ids[1]!, { to: 'RUNNING', lease: null })
       const newestFirst = [...ids].reverse()
       expect((await fx.store.runs.list({ workflow })).map((r) => r.id)).toEqual(newestFirst)
       expect((await fx.store.runs.list({ workflow, status: 'RUNNING' })).map((r) => r.id)).toEqual([

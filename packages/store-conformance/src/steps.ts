@@ -1,6 +1,7 @@
 import { LeaseLostError, type QueueMessage, type Store } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from './harness.js'
+import { planned } from './plan.js'
 import {
   dequeueOne,
   expectError,
@@ -190,60 +191,10 @@ export function stepTests(harness: StoreHarness): void {
 
     it('a run being cancelled gets no new step: step null, runStatus CANCELLING, nothing written', async () => {
       const r = await leasedRun(fx.store)
-      await fx.store.runs.transition(r.runId, { to: 'CANCELLING' })
+      await fx.store.runs.transition(r.runId, { to: 'CANCELLING', lease: null })
       const got = await fx.store.steps.acquire(r.runId, 'never', r.lease)
       expect(got).toEqual({ step: null, created: false, runStatus: 'CANCELLING' })
       expect(await fx.store.steps.list(r.runId)).toEqual([])
-    })
-
-    it('record inserts a step as SUCCESS in one call, with its duration, and reports the run status', async () => {
-      const r = await leasedRun(fx.store)
-      const output = { rows: [1, 2, 3], note: "it's \u00e9" }
-      const got = await fx.store.steps.record(r.runId, 'load', output, r.lease, 1_500)
-      expect(got).toEqual({ written: true, runStatus: 'RUNNING' })
-      const step = await fx.store.steps.get(r.runId, 'load')
-      expect(step).toMatchObject({ status: 'SUCCESS', output, retryCount: 0 })
-      expect(step?.error ?? null).toBeNull()
-      const ran = step!.completedAt!.getTime() - step!.startedAt!.getTime()
-      expect(ran).toBeGreaterThanOrEqual(1_400)
-      expect(ran).toBeLessThan(5_000)
-      const again = await fx.store.steps.acquire(r.runId, 'load', r.lease)
-      expect(again).toMatchObject({ created: false, step: { status: 'SUCCESS', output } })
-    })
-
-    it('record of a key that exists writes nothing and returns written false', async () => {
-      const r = await leasedRun(fx.store)
-      await fx.store.steps.acquire(r.runId, 'busy', r.lease)
-      expect(await fx.store.steps.record(r.runId, 'busy', 'second', r.lease)).toEqual({
-        written: false,
-        runStatus: 'RUNNING',
-      })
-      const busy = await fx.store.steps.get(r.runId, 'busy')
-      expect(busy?.status).toBe('RUNNING')
-      expect(busy?.output ?? null).toBeNull()
-      await fx.store.steps.record(r.runId, 'done', 1, r.lease)
-      expect((await fx.store.steps.record(r.runId, 'done', 2, r.lease)).written).toBe(false)
-      expect((await fx.store.steps.get(r.runId, 'done'))?.output).toBe(1)
-    })
-
-    it('record with a stale lease throws LeaseLostError and writes nothing; a cancel is reported', async () => {
-      const stale = await leasedRun(fx.store, 200)
-      const current = await takeOverRun(fx.store, stale)
-      expectError(
-        await rejection(fx.store.steps.record(stale.runId, 'late', 'x', stale.lease)),
-        LeaseLostError,
-        'LEASE_LOST',
-      )
-      expect(await fx.store.steps.get(stale.runId, 'late')).toBeNull()
-      await fx.store.runs.transition(current.runId, { to: 'CANCELLING' })
-      // a running step finishes and is stored; the caller learns of the cancel from the same call
-      expect(await fx.store.steps.record(current.runId, 'last', 7, current.lease)).toEqual({
-        written: true,
-        runStatus: 'CANCELLING',
-      })
-      await expect(
-        fx.store.steps.record(current.runId, 'bad', 1, current.lease, -1),
-      ).rejects.toMatchObject({ code: 'VALIDATION' })
     })
 
     it('occurrence keys like fetch#2 are separate steps, and keys are per run', async () => {
@@ -260,5 +211,63 @@ export function stepTests(harness: StoreHarness): void {
       expect((await fx.store.steps.get(r.runId, 'fetch'))?.status).toBe('RUNNING')
       expect((await fx.store.steps.get(other.runId, 'fetch'))?.status).toBe('RUNNING')
     })
+
+    // The shortcut's own contract: registered only where the harness declares it.
+    if (planned(harness, 'shortcut: steps.record')) {
+      describe('steps.record (a shortcut the store declares)', () => {
+        const record = (...args: Parameters<NonNullable<Store['steps']['record']>>) =>
+          fx.store.steps.record!(...args)
+
+        it('record inserts a step as SUCCESS in one call, with its duration, and reports the run status', async () => {
+          const r = await leasedRun(fx.store)
+          const output = { rows: [1, 2, 3], note: "it's \u00e9" }
+          const got = await record(r.runId, 'load', output, r.lease, 1_500)
+          expect(got).toEqual({ written: true, runStatus: 'RUNNING' })
+          const step = await fx.store.steps.get(r.runId, 'load')
+          expect(step).toMatchObject({ status: 'SUCCESS', output, retryCount: 0 })
+          expect(step?.error ?? null).toBeNull()
+          const ran = step!.completedAt!.getTime() - step!.startedAt!.getTime()
+          expect(ran).toBeGreaterThanOrEqual(1_400)
+          expect(ran).toBeLessThan(5_000)
+          const again = await fx.store.steps.acquire(r.runId, 'load', r.lease)
+          expect(again).toMatchObject({ created: false, step: { status: 'SUCCESS', output } })
+        })
+
+        it('record of a key that exists writes nothing and returns written false', async () => {
+          const r = await leasedRun(fx.store)
+          await fx.store.steps.acquire(r.runId, 'busy', r.lease)
+          expect(await record(r.runId, 'busy', 'second', r.lease)).toEqual({
+            written: false,
+            runStatus: 'RUNNING',
+          })
+          const busy = await fx.store.steps.get(r.runId, 'busy')
+          expect(busy?.status).toBe('RUNNING')
+          expect(busy?.output ?? null).toBeNull()
+          await record(r.runId, 'done', 1, r.lease)
+          expect((await record(r.runId, 'done', 2, r.lease)).written).toBe(false)
+          expect((await fx.store.steps.get(r.runId, 'done'))?.output).toBe(1)
+        })
+
+        it('record with a stale lease throws LeaseLostError and writes nothing; a cancel is reported', async () => {
+          const stale = await leasedRun(fx.store, 200)
+          const current = await takeOverRun(fx.store, stale)
+          expectError(
+            await rejection(record(stale.runId, 'late', 'x', stale.lease)),
+            LeaseLostError,
+            'LEASE_LOST',
+          )
+          expect(await fx.store.steps.get(stale.runId, 'late')).toBeNull()
+          await fx.store.runs.transition(current.runId, { to: 'CANCELLING', lease: null })
+          // a running step finishes and is stored; the caller learns of the cancel from the same call
+          expect(await record(current.runId, 'last', 7, current.lease)).toEqual({
+            written: true,
+            runStatus: 'CANCELLING',
+          })
+          await expect(record(current.runId, 'bad', 1, current.lease, -1)).rejects.toMatchObject({
+            code: 'VALIDATION',
+          })
+        })
+      })
+    }
   })
 }

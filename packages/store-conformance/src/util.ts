@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { PgqrsConfig, QueueMessage, Store } from '@pgqrs/core'
 import type { StoreHarness } from './harness.js'
 
@@ -235,4 +235,36 @@ function describeError(error: unknown): string {
     return `${error.name}${code === undefined ? '' : ` (${String(code)})`}: ${error.message}`
   }
   return safeShow(error)
+}
+
+/**
+ * Tracks things a test starts (workers, runners): `track(x)` returns `x`, `track.stopAll()` stops
+ * every one tracked in the test. An `afterEach` in the current `describe` stops whatever is still
+ * running and then FAILS the test: a test must release what it started, so a leak shows up in the
+ * test that caused it instead of being cleaned up silently.
+ */
+export function leakTracker<T>(
+  kind: string,
+  isRunning: (t: T) => boolean,
+  stop: (t: T) => Promise<void>,
+): ((t: T) => T) & { stopAll(): Promise<void> } {
+  const tracked = new Set<T>()
+  afterEach(async () => {
+    const left = [...tracked].filter(isRunning)
+    tracked.clear()
+    await Promise.all(left.map((t) => stop(t).catch(() => {})))
+    if (left.length > 0) {
+      throw new Error(
+        `the test left ${left.length} ${kind}(s) running: stop them before it ends (await track.stopAll())`,
+      )
+    }
+  })
+  const track = (t: T) => {
+    tracked.add(t)
+    return t
+  }
+  track.stopAll = async () => {
+    await Promise.all([...tracked].map((t) => stop(t)))
+  }
+  return track
 }

@@ -8,6 +8,8 @@ import {
   type WorkerRecord,
   type WorkerStatus,
 } from '@pgqrs/core'
+import { hostname } from 'node:os'
+import { admin, worker } from '@pgqrs/queue'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from './harness.js'
 import { expectError, freshQueue, rejection, sleep, uniqueName, useStore } from './util.js'
@@ -137,6 +139,59 @@ export function workerTests(harness: StoreHarness): void {
         }
       })
     }
+
+    it('a restarted process with the same host and pid (a container) takes its name over; a live twin is refused', async () => {
+      const q = await freshQueue(fx.store, 'restart')
+      const name = uniqueName('pid-one')
+      // the row of this process's predecessor: same host name and pid, another instance id
+      const old = await fx.store.workers.register({
+        name,
+        queue: q,
+        hostname: hostname(),
+        pid: process.pid,
+        instance: 'the-crashed-instance',
+      })
+      expect(old.instance).toBe('the-crashed-instance')
+      const w = worker(fx.store, q, () => {}, { name, pollIntervalMs: 50 })
+      await w.start()
+      try {
+        expect(w.record?.id).toBe(old.id)
+        expect(w.record?.instance).not.toBe('the-crashed-instance')
+        // a second worker of the same name in this same process is a live twin
+        const twin = worker(fx.store, q, () => {}, { name, pollIntervalMs: 50 })
+        expectError(await rejection(twin.start()), WorkerActiveError, 'WORKER_ACTIVE', name)
+      } finally {
+        await w.stop()
+      }
+    })
+
+    it('admin.reclaimWorker frees the name of a worker whose process is gone, refusing a fresh heartbeat unless forced', async () => {
+      const gone = await fx.store.workers.register({
+        name: uniqueName('gone'),
+        hostname: 'another-host',
+        pid: 4242,
+      })
+      const e = expectError(
+        await rejection(admin(fx.store).reclaimWorker(gone.name)),
+        WorkerActiveError,
+        'WORKER_ACTIVE',
+        'heartbeat',
+      )
+      expect(e.status).toBe('ready')
+      expect((await fx.store.workers.get(gone.id))?.status).toBe('ready')
+      expect((await admin(fx.store).reclaimWorker(gone.name, { force: true })).status).toBe(
+        'stopped',
+      )
+      // a stopped name registers again, from any host
+      expect((await fx.store.workers.register({ name: gone.name, hostname: 'h', pid: 1 })).id).toBe(
+        gone.id,
+      )
+      const stale = await registerIn(fx.store, 'polling')
+      await sleep(150) // its heartbeat gets older than the 50 ms threshold below
+      expect((await admin(fx.store).reclaimWorker(stale.name, { staleAfterMs: 50 })).status).toBe(
+        'stopped',
+      )
+    })
 
     it('heartbeat returns true and advances heartbeatAt; false for an unknown worker', async () => {
       const w = await registerIn(fx.store, 'ready')

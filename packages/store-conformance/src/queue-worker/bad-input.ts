@@ -319,6 +319,75 @@ export function badInputTests(harness: StoreHarness): void {
       expect(await consumer.archive(current)).toBe(true)
     })
 
+    it('a bare id instead of the message: ValidationError saying to pass the message; nothing changes', async () => {
+      const { store } = fx
+      const q = await freshQueue(store, 'bare-id')
+      const producer = await store.producer(q)
+      const consumer = await store.consumer(q)
+      await producer.enqueue({ n: 1 })
+      const [msg] = await consumer.dequeue({ leaseMs: 30_000 })
+      const before = await snapshot(store, q)
+      for (const call of [
+        () => consumer.archive(msg!.id as never),
+        () => consumer.delete(msg!.id as never),
+        () => consumer.extendLease(msg!.id as never, 1_000),
+        () => consumer.release(msg!.id as never),
+        () => store.messages.archive([msg!.id as never]),
+      ]) {
+        const e = expectError(
+          await rejection(call()),
+          ValidationError,
+          'VALIDATION',
+          'pass the message',
+        )
+        expect(e.message).toContain(`id ${msg!.id}`)
+      }
+      await expectUnchanged(store, q, before)
+      expect(await consumer.archive(msg!)).toBe(true)
+    })
+
+    it('a run or step write without a lease is refused (pass lease: null for an operator change)', async () => {
+      const { store } = fx
+      const wf = uniqueName('no-lease')
+      await store.workflows.ensure(wf)
+      const { run } = await store.runs.start(wf, {})
+      const e = expectError(
+        await rejection(store.runs.transition(run.id, { to: 'RUNNING' } as never)),
+        ValidationError,
+        'VALIDATION',
+        'lease: null',
+      )
+      expect(e.field).toBe('lease')
+      for (const call of [
+        () => store.steps.acquire(run.id, 's', undefined as never),
+        () => store.steps.complete(run.id, 's', 1, undefined as never),
+        () => store.steps.fail(run.id, 's', {}, null, undefined as never),
+        () => store.steps.retry(run.id, 's', undefined as never),
+      ]) {
+        expectError(await rejection(call()), ValidationError, 'VALIDATION', 'lease')
+      }
+      expect((await store.runs.get(run.id))?.status).toBe('QUEUED')
+      expect(await store.steps.list(run.id)).toEqual([])
+      expect((await store.runs.transition(run.id, { to: 'RUNNING', lease: null })).status).toBe(
+        'RUNNING',
+      )
+    })
+
+    it('a handler error holding NUL or a lone surrogate is stored cleaned: the retry is scheduled, nothing lost', async () => {
+      const { store } = fx
+      const q = await freshQueue(store, 'dirty-fail')
+      await (await store.producer(q)).enqueue({ n: 1 })
+      const consumer = await store.consumer(q)
+      const [msg] = await consumer.dequeue({ leaseMs: 30_000 })
+      expect(await consumer.fail(msg!, new Error('a\u0000b \uD800 c'), { delayMs: 0 })).toBe(
+        'retried',
+      )
+      const stored = await getMessage(store, msg!.id)
+      expect(stored.lastError).toContain('a' + 'b \uFFFD c')
+      expect(stored.lastError).not.toContain('\u0000')
+      expect(stored.lease).toBeNull()
+    })
+
     it('an illegal worker transition: InvalidStateTransitionError {from, to}; status unchanged', async () => {
       const { store } = fx
       const q = await freshQueue(store, 'bad-transition')

@@ -181,6 +181,7 @@ export function consumerLeaseTests(harness: StoreHarness): void {
       expect(m.archivedAt).toBeInstanceOf(Date)
       expect(m.attempts).toBe(2)
       expect(m.lastError).toContain('first attempt fails')
+      await track.stopAll()
     })
 
     it('dead after maxAttempts with lastError; admin.replay brings it back under the same id', async () => {

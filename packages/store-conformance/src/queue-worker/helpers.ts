@@ -1,7 +1,7 @@
 import type { QueueMessage, Store } from '@pgqrs/core'
 import type { Worker } from '@pgqrs/queue'
-import { afterEach, expect } from 'vitest'
-import { totalMessages } from '../util.js'
+import { expect } from 'vitest'
+import { leakTracker, totalMessages } from '../util.js'
 
 /** A promise with its resolver, for "the handler has started" style signals. */
 export interface Deferred<T = void> {
@@ -18,21 +18,24 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve }
 }
 
+/** What `workerTracker()` returns: tracks workers, and stops them at the end of a test. */
+export interface WorkerTracker {
+  <W extends Worker<any>>(worker: W): W
+  /** Stops (grace 0) every worker tracked in this test; call it at the end of the test. */
+  stopAll(): Promise<void>
+}
+
 /**
- * Registers an `afterEach` in the current `describe` that stops (grace 0) every worker passed to
- * the returned `track` and still running, so that a failed test never leaves a loop behind.
+ * Tracks the queue workers a test starts. A test must stop them before it ends (`await
+ * track.stopAll()`, or `worker.stop()`): an `afterEach` in the current `describe` stops any left
+ * running and fails the test, as graphile-worker's tests fail on workers they did not release.
  */
-export function workerTracker(): <W extends Worker<any>>(worker: W) => W {
-  const running = new Set<Worker<any>>()
-  afterEach(async () => {
-    const left = [...running]
-    running.clear()
-    await Promise.all(left.map((w) => w.stop({ graceMs: 0 }).catch(() => {})))
-  })
-  return (worker) => {
-    running.add(worker)
-    return worker
-  }
+export function workerTracker(): WorkerTracker {
+  return leakTracker<Worker<any>>(
+    'worker',
+    (w) => w.state === 'running' || w.state === 'stopping',
+    (w) => w.stop({ graceMs: 0 }),
+  ) as WorkerTracker
 }
 
 /** What a test checks did not change after a refused call. */
@@ -95,4 +98,16 @@ export function patchDequeue(
   return () => {
     repo.dequeue = original
   }
+}
+
+/**
+ * Claims every message of `queue` with a probe consumer and gives them back: the evidence that
+ * nobody else holds them. A check that a stopped or suspended worker leased nothing rests on this
+ * claim (an event), not on waiting a while and seeing nothing happen. Returns the payloads.
+ */
+export async function claimAllAsProbe(store: Store, queue: string): Promise<unknown[]> {
+  const probe = await store.consumer(queue)
+  const got = await probe.dequeue({ batchSize: 1000, leaseMs: 30_000 })
+  if (got.length > 0) await store.messages.release(got)
+  return got.map((m) => m.payload)
 }

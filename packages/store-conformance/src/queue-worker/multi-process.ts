@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Store } from '@pgqrs/core'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from '../harness.js'
+import { planned } from '../plan.js'
 import { freshQueue, uniqueName, useStore, waitFor } from '../util.js'
 import type { WorkerChildArgs, WorkerChildMessage } from './children/protocol.js'
 
@@ -109,7 +110,7 @@ async function enqueueAll(store: Store, queue: string): Promise<number[]> {
  * SIGKILLed midway none is lost and only the messages the killed process held are handled twice.
  */
 export function multiProcessWorkerTests(harness: StoreHarness): void {
-  if (harness.capabilities.concurrency !== 'multi-process') return
+  if (!planned(harness, 'queue-worker: worker processes')) return
   describe('worker processes (multi-process stores)', () => {
     const fx = useStore(harness)
 

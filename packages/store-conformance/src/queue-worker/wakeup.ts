@@ -2,10 +2,12 @@ import { connect, type Store } from '@pgqrs/core'
 import { worker } from '@pgqrs/queue'
 import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from '../harness.js'
-import { freshQueue, sleep, useStore, waitFor } from '../util.js'
+import { planned } from '../plan.js'
+import { freshQueue, useStore, waitFor } from '../util.js'
 import { deferred, patchDequeue, workerTracker } from './helpers.js'
 
-const POLL_MS = 5_000
+/** Far beyond any test: a poll that happens within a test was caused by a wake-up. */
+const POLL_MS = 60_000
 
 /** Records the time of every `messages.dequeue` call of `store` (the worker's polls). */
 function recordPolls(store: Store): { polls: number[]; restore(): void } {
@@ -18,9 +20,9 @@ function recordPolls(store: Store): { polls: number[]; restore(): void } {
 }
 
 /**
- * Wake-ups of an idle worker (pollIntervalMs 5 000): on Postgres an enqueue from another store
- * instance arrives by LISTEN/NOTIFY within 100 ms; on every backend a producer of the same store
- * wakes it in-process.
+ * Wake-ups of an idle worker (pollIntervalMs 60 s): with notifications an enqueue from another
+ * store instance wakes it by LISTEN/NOTIFY; on every backend a producer of the same store wakes it
+ * in-process.
  */
 export function wakeupTests(harness: StoreHarness): void {
   describe('wake-ups', () => {
@@ -40,38 +42,40 @@ export function wakeupTests(harness: StoreHarness): void {
     }
     const store = () => fx.store
 
+    /**
+     * The idle worker's only poll timer is 60 s away, so a handler that runs now was woken by the
+     * enqueue: the check is the order of events (one idle poll, the enqueue, the woken poll and
+     * the handler), not a latency threshold (bench (c) measures the latency).
+     */
     async function expectWokenBy(enqueue: () => Promise<unknown>, queue: string): Promise<void> {
       const rec = recordPolls(fx.store)
       try {
         const { w, handled } = await idleWorker(queue)
         await waitFor(() => rec.polls.length >= 1, { what: 'the first poll' })
-        await sleep(400)
-        expect(rec.polls, 'the idle worker polled before its pollIntervalMs').toHaveLength(1)
-        const t0 = Date.now()
+        const before = rec.polls.length
+        const enqueuedAt = Date.now()
         await enqueue()
-        const t1 = await Promise.race([handled, sleep(3_000).then(() => null)])
-        expect(t1, 'the handler was not woken within 3 s').not.toBeNull()
-        expect(t1! - t0, 'wake-up latency (enqueue call to handler start)').toBeLessThan(100)
-        const [idlePoll, wakePoll] = rec.polls
-        expect(wakePoll, 'no poll after the enqueue').toBeDefined()
-        expect(wakePoll! - idlePoll!, 'woken by a poll timer, not by the enqueue').toBeGreaterThan(
-          300,
+        const startedAt = await handled
+        expect(before, 'the idle worker polled again before the enqueue').toBe(1)
+        expect(rec.polls.length, 'no poll after the enqueue').toBeGreaterThanOrEqual(2)
+        expect(rec.polls[1]!, 'the woken poll came after the enqueue').toBeGreaterThanOrEqual(
+          enqueuedAt,
         )
-        expect(wakePoll! - idlePoll!).toBeLessThan(POLL_MS - 1_000)
+        expect(startedAt).toBeGreaterThanOrEqual(rec.polls[1]!)
         await w.stop()
       } finally {
         rec.restore()
       }
     }
 
-    it('a producer of the same store wakes an idle worker within 100 ms', async () => {
+    it('a producer of the same store wakes an idle worker (no poll timer involved)', async () => {
       const q = await freshQueue(fx.store, 'wake-local')
       const producer = await fx.store.producer(q)
       await expectWokenBy(() => producer.enqueue({ n: 1 }), q)
     })
 
-    if (harness.capabilities.notifications) {
-      it('an enqueue from another store instance wakes an idle worker within 100 ms (LISTEN/NOTIFY)', async () => {
+    if (planned(harness, 'queue-worker: wake-ups by NOTIFY from another store')) {
+      it('an enqueue from another store instance wakes an idle worker (LISTEN/NOTIFY)', async () => {
         const q = await freshQueue(fx.store, 'wake-notify')
         const { dsn, config } = harness.connection(fx.store)
         const other = await connect(dsn, config)

@@ -24,7 +24,7 @@ import {
   useStore,
   waitFor,
 } from '../util.js'
-import { deferred, getMessage, patchDequeue, workerTracker } from './helpers.js'
+import { claimAllAsProbe, deferred, getMessage, patchDequeue, workerTracker } from './helpers.js'
 
 type Payload = { n: number }
 
@@ -90,6 +90,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect(maxRunning, 'handlers should run concurrently').toBeGreaterThan(1)
       const metrics = await store.queues.metrics(q)
       expect(metrics).toMatchObject({ pending: 0, leased: 0, delayed: 0, dead: 0, archived: 300 })
+      await track.stopAll()
     })
 
     it("onSuccess: 'delete' deletes handled messages instead of archiving them; failures still retry and die", async () => {
@@ -137,6 +138,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect(() => worker(store, q, () => {}, { onSuccess: 'keep' as 'delete' })).toThrow(
         /onSuccess.*'archive' or 'delete'/,
       )
+      await track.stopAll()
     })
 
     it('a handler error never stops the loop: failed, retried, dead after maxAttempts; the rest is processed', async () => {
@@ -188,6 +190,7 @@ export function workerLoopTests(harness: StoreHarness): void {
         what: 'a message enqueued after the failures',
       })
       await w.stop()
+      await track.stopAll()
     })
 
     it('renews the lease of a handler that runs 3x the lease: not redelivered, archived once', async () => {
@@ -231,6 +234,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       const m = await getMessage(store, msg.id)
       expect(m.archivedAt).toBeInstanceOf(Date)
       expect(m.attempts).toBe(1)
+      await track.stopAll()
     })
 
     it('heartbeats while a handler runs', async () => {
@@ -265,6 +269,7 @@ export function workerLoopTests(harness: StoreHarness): void {
         `heartbeats seen during a 700 ms handler: ${[...distinct].join(', ')}`,
       ).toBeGreaterThanOrEqual(4)
       expect(beats.at(-1)! - beats[0]!).toBeGreaterThanOrEqual(300)
+      await track.stopAll()
     })
 
     it('stop() during a burst: finishes in-flight handlers, holds no lease, state and record stopped', async () => {
@@ -298,7 +303,8 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect(done.length).toBeLessThan(ids.length)
       expect([...done].sort()).toEqual([...starts].sort())
       const afterStop = starts.length
-      await sleep(150)
+      // every message the worker did not finish is claimable by a probe: the stopped worker holds none
+      expect(await claimAllAsProbe(store, q)).toHaveLength(ids.length - done.length)
       expect(starts.length, 'handlers started after stop() resolved').toBe(afterStop)
       const metrics = await store.queues.metrics(q)
       expect(metrics).toMatchObject({
@@ -307,6 +313,7 @@ export function workerLoopTests(harness: StoreHarness): void {
         leased: 0,
       })
       await w.stop() // safe twice
+      await track.stopAll()
     })
 
     it('stop({ graceMs: 100 }) aborts a handler that ignores its signal and releases its message', async () => {
@@ -333,11 +340,12 @@ export function workerLoopTests(harness: StoreHarness): void {
       const msg = await producer.enqueue({ n: 1 })
       const ctx = await started.promise
       expect(ctx.signal.aborted).toBe(false)
-      const t0 = Date.now()
+      let handlerFinished = false
+      void finished.promise.then(() => {
+        handlerFinished = true
+      })
       await w.stop({ graceMs: 100 })
-      expect(Date.now() - t0, 'stop() waited for the handler instead of aborting it').toBeLessThan(
-        700,
-      )
+      expect(handlerFinished, 'stop() waited for the handler instead of aborting it').toBe(false)
       expect(ctx.signal.aborted).toBe(true)
       expect(w.state).toBe('stopped')
       const released = await getMessage(store, msg.id)
@@ -345,12 +353,14 @@ export function workerLoopTests(harness: StoreHarness): void {
       const consumer = await store.consumer<Payload>(q)
       const [again] = await consumer.dequeue({ leaseMs: 30_000 })
       expect(again).toMatchObject({ id: msg.id, attempts: 1 })
-      // The abandoned handler finishing later must not settle the message of its new holder.
+      // The abandoned handler finishing later must not settle the message of its new holder: its
+      // entry leaves the worker once the handler's continuation ran, and nothing was settled.
       await finished.promise
-      await sleep(100)
+      await waitFor(() => w.inFlight === 0, { what: 'the abandoned handler to finish' })
       expect(doneEvents).toEqual([])
       expect((await getMessage(store, msg.id)).lease).toBe(again!.lease)
       expect(await consumer.archive(again!)).toBe(true)
+      await track.stopAll()
     })
 
     it('a lost lease aborts ctx.signal and emits lease:lost; the worker leaves the message to its new holder', async () => {
@@ -399,6 +409,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect((await getMessage(store, msg.id)).lease).toBe(mine!.lease)
       await w.stop()
       expect(await consumer.archive(mine!)).toBe(true)
+      await track.stopAll()
     })
 
     /** Makes the first `failures` dequeues of `queue` reject; returns their times and a restore. */
@@ -448,6 +459,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       } finally {
         inject.restore()
       }
+      await track.stopAll()
     })
 
     it('wake-ups (enqueues) do not cut the store-error backoff short', async () => {
@@ -480,6 +492,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       } finally {
         inject.restore()
       }
+      await track.stopAll()
     })
 
     it('aborting options.signal stops the worker like stop()', async () => {
@@ -502,6 +515,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       await stopped.promise
       expect(w.state).toBe('stopped')
       expect((await store.workers.get(w.record!.id))?.status).toBe('stopped')
+      await track.stopAll()
     })
 
     it('a signal aborted before the worker is created: the worker never leases', async () => {
@@ -518,10 +532,30 @@ export function workerLoopTests(harness: StoreHarness): void {
         }),
       )
       await w.start().catch(() => {})
-      await sleep(300)
+      expect(
+        await claimAllAsProbe(store, q),
+        'the message is free: the worker leased nothing',
+      ).toHaveLength(1)
       expect(handled, 'a worker with an aborted signal handled messages').toEqual([])
       expect(w.state).toBe('stopped')
       expect((await store.queues.metrics(q))?.pending).toBe(1)
+      await track.stopAll()
+    })
+
+    it('dequeue().signal(alreadyAborted).poll(store) resolves at once and handles nothing', async () => {
+      const { store } = fx
+      const q = await freshQueue(store, 'poll-aborted')
+      await (await store.producer<Payload>(q)).enqueue({ n: 1 })
+      const ac = new AbortController()
+      ac.abort()
+      const handled: number[] = []
+      await dequeue()
+        .from(q)
+        .handle(async (m) => void handled.push((m.payload as Payload).n))
+        .signal(ac.signal)
+        .poll(store)
+      expect(handled).toEqual([])
+      expect(await claimAllAsProbe(store, q)).toHaveLength(1)
     })
 
     it('stop() while start() is still registering leaves nothing running and the name reusable', async () => {
@@ -542,7 +576,10 @@ export function workerLoopTests(harness: StoreHarness): void {
       await w.stop()
       await starting
       await (await store.producer<Payload>(q)).enqueue({ n: 1 })
-      await sleep(300)
+      expect(
+        await claimAllAsProbe(store, q),
+        'the message is free: the stopped worker leased nothing',
+      ).toHaveLength(1)
       expect(handled, 'a stopped worker handled a message').toEqual([])
       expect(w.state).toBe('stopped')
       const row = await store.workers.getByName(name)
@@ -552,6 +589,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       const again = track(worker(store, q, () => {}, { name, pollIntervalMs: 20 }))
       await again.start()
       await again.stop()
+      await track.stopAll()
     })
 
     it('dequeue().poll() runs a loop until its signal aborts', async () => {
@@ -632,6 +670,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       await waitFor(() => order.includes('done:7'))
       await w.stop()
       expect(order).toEqual(['start:7', 'done:7', 'stopped'])
+      await track.stopAll()
     })
 
     it('admin.suspendWorker stops leasing within ~2 heartbeats; resumeWorker resumes', async () => {
@@ -648,14 +687,17 @@ export function workerLoopTests(harness: StoreHarness): void {
       )
       await w.start()
       expect((await store.workers.getByName(name))?.status).toBe('polling')
+      const suspended = new Promise<void>((resolve) => w.once('suspended', () => resolve()))
       expect((await admin(store).suspendWorker(name)).status).toBe('suspended')
-      await sleep(250)
+      await suspended // the loop saw it (at its next heartbeat)
       const producer = await store.producer<Payload>(q)
       await producer.enqueueMany([{ n: 1 }, { n: 2 }, { n: 3 }])
-      await sleep(400)
+      // a probe claims all three: the suspended worker leased none of them
+      expect(await claimAllAsProbe(store, q)).toHaveLength(3)
       expect(handled, 'a suspended worker leased messages').toEqual([])
-      expect((await store.queues.metrics(q))?.pending).toBe(3)
+      const resumed = new Promise<void>((resolve) => w.once('resumed', () => resolve()))
       expect((await admin(store).resumeWorker(name)).status).toBe('ready')
+      await resumed
       await waitFor(() => handled.length === 3, {
         what: 'the resumed worker to handle the messages',
       })
@@ -663,6 +705,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       await waitFor(async () => (await store.workers.getByName(name))?.status === 'polling')
       await w.stop()
       expect((await store.workers.getByName(name))?.status).toBe('stopped')
+      await track.stopAll()
     })
 
     it('stop() of a suspended worker leaves its record stopped', async () => {
@@ -678,6 +721,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       await w.stop()
       expect(w.state).toBe('stopped')
       expect((await store.workers.getByName(name))?.status).toBe('stopped')
+      await track.stopAll()
     })
 
     it('admin.interruptWorker makes the loop stop', async () => {
@@ -694,10 +738,10 @@ export function workerLoopTests(harness: StoreHarness): void {
       await stopped.promise
       expect(w.state).toBe('stopped')
       expect((await store.workers.getByName(name))?.status).toBe('stopped')
-      // It leases nothing any more.
+      // It leases nothing any more: a probe finds the new message free.
       await (await store.producer(q)).enqueue({ n: 1 })
-      await sleep(200)
-      expect((await store.queues.metrics(q))?.pending).toBe(1)
+      expect(await claimAllAsProbe(store, q)).toHaveLength(1)
+      await track.stopAll()
     })
 
     it('registry transitions: illegal moves throw InvalidStateTransitionError {from, to} and change nothing', async () => {
@@ -735,6 +779,7 @@ export function workerLoopTests(harness: StoreHarness): void {
         'INVALID_STATE_TRANSITION',
       )
       expect({ from: e3.from, to: e3.to }).toEqual({ from: 'stopped', to: 'ready' })
+      await track.stopAll()
     })
 
     it('a name is reusable after stop, refused while its worker lives', async () => {
@@ -757,6 +802,7 @@ export function workerLoopTests(harness: StoreHarness): void {
       expect(second.record!.id).toBe(first.record!.id)
       expect((await store.workers.getByName(name))?.status).toBe('polling')
       await second.stop()
+      await track.stopAll()
     })
 
     it('unnamed producers and consumers share one process identity (at most one worker row)', async () => {

@@ -1,8 +1,8 @@
 import type { QueueMessage, RunRecord, RunStatus, StepRecord, Store } from '@pgqrs/core'
 import type { WorkerOptions } from '@pgqrs/queue'
 import type { WorkflowWorker } from '@pgqrs/workflow'
-import { afterEach, expect } from 'vitest'
-import { waitFor } from '../util.js'
+import { expect } from 'vitest'
+import { leakTracker, waitFor } from '../util.js'
 
 /**
  * Worker options of the workflow suite: short leases (renewed at half-time while a body runs),
@@ -30,21 +30,24 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve }
 }
 
+/** What `runnerTracker()` returns: tracks runners, and stops them at the end of a test. */
+export interface RunnerTracker {
+  <W extends WorkflowWorker>(runner: W): W
+  /** Stops (grace 0) every runner tracked in this test; call it at the end of the test. */
+  stopAll(): Promise<void>
+}
+
 /**
- * Registers an `afterEach` in the current `describe` that stops every workflow worker passed to
- * the returned function (grace 0), so that a failed test never leaves a polling loop behind.
+ * Tracks the workflow workers a test starts. A test must stop them before it ends (`await
+ * track.stopAll()`, or `runner.stop()`): an `afterEach` in the current `describe` stops any left
+ * running and fails the test, as graphile-worker's tests fail on workers they did not release.
  */
-export function runnerTracker(): <W extends WorkflowWorker>(runner: W) => W {
-  const running = new Set<WorkflowWorker>()
-  afterEach(async () => {
-    const left = [...running]
-    running.clear()
-    await Promise.all(left.map((r) => r.stop({ graceMs: 0 }).catch(() => {})))
-  })
-  return (runner) => {
-    running.add(runner)
-    return runner
-  }
+export function runnerTracker(): RunnerTracker {
+  return leakTracker<WorkflowWorker>(
+    'workflow worker',
+    (r) => [...r.workers.values()].some((w) => w.state === 'running' || w.state === 'stopping'),
+    (r) => r.stop({ graceMs: 0 }),
+  ) as RunnerTracker
 }
 
 /** The run by id, or fails the test. */

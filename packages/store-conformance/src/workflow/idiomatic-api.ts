@@ -74,6 +74,7 @@ export function idiomaticApiTests(harness: StoreHarness): void {
       const other = await wf.start(store, { path: '/tmp/other.csv' }, { idempotencyKey: 'k-2' })
       expect(other.id).not.toBe(h1.id)
       expect(await other.result({ timeoutMs: 10_000 })).toBe('/tmp/other.csv.zip')
+      await track.stopAll()
     })
 
     it('result() throws WorkflowFailedError with the stored error when the run ends in ERROR', async () => {
@@ -95,6 +96,7 @@ export function idiomaticApiTests(harness: StoreHarness): void {
       expect(r.status).toBe('ERROR')
       expect(r.error).toMatchObject({ name: 'Error', message: 'the body gave up' })
       expect((await waitForArchived(store, h.messageId)).archivedAt).toBeInstanceOf(Date)
+      await track.stopAll()
     })
 
     it('result({ timeoutMs }) throws TimeoutError when the run does not finish in time', async () => {
@@ -130,6 +132,7 @@ export function idiomaticApiTests(harness: StoreHarness): void {
       expect(calls).toBe(0)
       expect(await store.steps.list(h.id)).toEqual([])
       expect((await waitForArchived(store, h.messageId)).archivedAt).toBeInstanceOf(Date)
+      await track.stopAll()
     })
 
     it('workflowWorker with concurrency 4 runs several runs at once, never more than 4', async () => {
@@ -156,6 +159,7 @@ export function idiomaticApiTests(harness: StoreHarness): void {
       expect(maxInFlight).toBeLessThanOrEqual(4)
       const runs = await admin(store).runs({ workflow: wf.name })
       expect(runs.map((r) => r.status)).toEqual(Array(8).fill('SUCCESS'))
+      await track.stopAll()
     })
 
     it('5 concurrent start() calls with one idempotency key create one run and one message', async () => {
@@ -205,6 +209,7 @@ export function idiomaticApiTests(harness: StoreHarness): void {
       await track(workflowWorker(store, [wf], FAST)).start()
       await waitForRun(store, h.id, 'SUCCESS')
       expect(await h.result({ timeoutMs: 1_000 })).toBe('/ok')
+      await track.stopAll()
     })
   })
 }

@@ -1,7 +1,9 @@
 import { describe } from 'vitest'
 import type { StoreHarness } from '../harness.js'
+import { planned } from '../plan.js'
 import { cancellationTests } from './cancellation.js'
 import { crashTests } from './crash.js'
+import { engineSignalTests } from './engine-signals.js'
 import { idiomaticApiTests } from './idiomatic-api.js'
 import { memoisedStepTests } from './memoised-steps.js'
 import { recoveryTests } from './recovery.js'
@@ -12,6 +14,7 @@ import { transactionalStepTests } from './transactional.js'
 
 export { cancellationTests } from './cancellation.js'
 export { crashTests } from './crash.js'
+export { engineSignalTests } from './engine-signals.js'
 export { idiomaticApiTests } from './idiomatic-api.js'
 export { memoisedStepTests } from './memoised-steps.js'
 export { recoveryTests } from './recovery.js'
@@ -24,7 +27,8 @@ export { transactionalStepTests } from './transactional.js'
  * Registers the workflow behaviour suite for one backend under `describe('workflow')`: the seeds'
  * and the idiomatic API (SPEC 5.1, 5.2), memoised steps and replay, step retries, durable sleep
  * and resume, the five cancellation timings, terminal redelivery, fencing, transactional steps
- * and, on Postgres and SQLite, crash recovery with real processes killed by SIGKILL. Each area
+ * and, where `capabilities.sharedAcrossProcesses`, crash recovery with real processes killed by
+ * SIGKILL. Each area
  * gets its own store from `harness.create()` and every test its own workflow names.
  *
  * @example
@@ -42,7 +46,8 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     cancellationTests(harness)
     recoveryTests(harness)
     transactionalStepTests(harness)
-    // Real processes sharing one database: the server (Postgres) or one file (SQLite).
-    if (harness.name === 'postgres' || harness.name === 'sqlite') crashTests(harness)
+    engineSignalTests(harness)
+    // Real processes sharing one database: a server, or one file (SQLite, Turso).
+    if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })
 }

@@ -38,23 +38,21 @@ export interface KyselyLike {
   }
 }
 
-/** The store's Kysely instance (`KyselyStore.db`), or null for a store that has none. */
-export function kyselyOf(store: Store): KyselyLike | null {
-  const db = (store as unknown as { db?: unknown }).db
-  return typeof db === 'object' && db !== null && 'selectFrom' in db ? (db as KyselyLike) : null
+/** Where the suite's own tables go: a Kysely instance on the store's database, and its schema. */
+export interface KyselyPlace {
+  readonly db: KyselyLike
+  /** The schema of the store's tables (Postgres), or null where there is none. */
+  readonly schema: string | null
 }
 
-/** `db` scoped to where the store keeps its tables: the store's schema on Postgres. */
-export function scoped(store: Store, db: KyselyLike): KyselyLike {
-  return store.backend === 'postgres' ? db.withSchema(store.config.schema) : db
+/** `db` scoped to where the store keeps its tables. */
+export function scoped(db: KyselyLike, schema: string | null): KyselyLike {
+  return schema === null ? db : db.withSchema(schema)
 }
 
 /** Creates `table(run_id integer not null, note text)` next to the store's own tables. */
-export async function createNotesTable(store: Store, table: string): Promise<void> {
-  const db = kyselyOf(store)
-  if (!db) throw new Error(`store ${store.backend} has no Kysely db`)
-  const schema =
-    store.backend === 'postgres' ? db.schema.withSchema(store.config.schema) : db.schema
+export async function createNotesTable(place: KyselyPlace, table: string): Promise<void> {
+  const schema = place.schema === null ? place.db.schema : place.db.schema.withSchema(place.schema)
   await schema
     .createTable(table)
     .addColumn('run_id', 'integer', (c) => c.notNull())
@@ -63,12 +61,21 @@ export async function createNotesTable(store: Store, table: string): Promise<voi
 }
 
 /** The notes of `table` written for run `runId`. */
-export async function notesOf(store: Store, table: string, runId: number): Promise<string[]> {
-  const db = kyselyOf(store)!
-  const rows = await scoped(store, db)
+export async function notesOf(place: KyselyPlace, table: string, runId: number): Promise<string[]> {
+  const rows = await scoped(place.db, place.schema)
     .selectFrom(table)
     .selectAll()
     .where('run_id', '=', runId)
     .execute()
   return rows.map((r) => String(r.note))
+}
+
+/** The harness's declared {@link KyselyPlace} of `store` (the tests calling this are registered only then). */
+export function kyselyPlace(
+  harness: { kysely?(store: Store): { readonly db: unknown; readonly schema: string | null } },
+  store: Store,
+): KyselyPlace {
+  const got = harness.kysely?.(store)
+  if (!got) throw new Error('store-conformance: this test needs harness.kysely(store)')
+  return { db: got.db as KyselyLike, schema: got.schema }
 }

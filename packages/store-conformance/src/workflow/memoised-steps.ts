@@ -22,7 +22,7 @@ export function memoisedStepTests(harness: StoreHarness): void {
           const a = await ctx.step('quick', () => 1)
           const b = await ctx.step('long', async () => {
             await new Promise((r) => setTimeout(r, 400))
-            seenWhileRunning = (await store.steps.get(ctx.id, 'long'))?.status
+            seenWhileRunning = (await store.steps.get(ctx.runId, 'long'))?.status
             return 2
           })
           return a + b
@@ -43,6 +43,7 @@ export function memoisedStepTests(harness: StoreHarness): void {
       }
       const long = steps[1]!
       expect(long.completedAt!.getTime() - long.startedAt!.getTime()).toBeGreaterThanOrEqual(250)
+      await track.stopAll()
     })
 
     it('a loop of 5 steps named fetch stores fetch, fetch#2 … fetch#5; the replay after a pause returns them in order without calling them again', async () => {
@@ -91,6 +92,7 @@ export function memoisedStepTests(harness: StoreHarness): void {
       const m = await getMessage(store, h.messageId)
       expect(m.archivedAt).toBeInstanceOf(Date)
       expect(m.attempts).toBe(1)
+      await track.stopAll()
     })
 
     it('a paused run is PAUSED with its wake time until the pause ends', async () => {
@@ -121,6 +123,7 @@ export function memoisedStepTests(harness: StoreHarness): void {
         ['before', 'SUCCESS', 'b'],
         ['after', 'SUCCESS', afterAt],
       ])
+      await track.stopAll()
     })
   })
 }

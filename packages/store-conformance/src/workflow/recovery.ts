@@ -44,6 +44,7 @@ export function recoveryTests(harness: StoreHarness): void {
       expect(r2.status).toBe('ERROR')
       expect(r2.error).toMatchObject({ message: 'failed before the crash' })
       expect(await ok.result({ timeoutMs: 1_000 })).toEqual({ done: true })
+      await track.stopAll()
     })
 
     it('a step longer than the lease keeps its lease (renewed while it runs): two workers, the step runs once', async () => {
@@ -67,6 +68,7 @@ export function recoveryTests(harness: StoreHarness): void {
       expect(await h.result({ timeoutMs: 10_000 })).toBe('slow done')
       expect(calls).toBe(1)
       expect((await waitForArchived(store, h.messageId)).attempts).toBe(1)
+      await track.stopAll()
     })
 
     it('a holder whose lease was taken over cannot record a step, acquire one, report a guard or complete the run; nothing changes', async () => {

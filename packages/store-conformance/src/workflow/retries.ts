@@ -87,14 +87,15 @@ export function retryTests(harness: StoreHarness): void {
       expect(step.retryAt).toBeNull()
       const m = await waitForArchived(store, h.messageId)
       expect(m.attempts, 'a step retry does not count as a queue attempt').toBe(1)
+      await track.stopAll()
     })
 
-    it('retries exhausted (maxAttempts 1, always throwing): 2 calls, step ERROR without retryAt, run ERROR with the serialised error', async () => {
+    it('retries exhausted (maxAttempts 2, always throwing): 2 calls, step ERROR without retryAt, run ERROR with the serialised error', async () => {
       const store = fx.store
       let calls = 0
       const wf = defineWorkflow({
         name: uniqueName('exhausted'),
-        retry: { maxAttempts: 1, backoff: BackoffStrategy.fixed(100) },
+        retry: { maxAttempts: 2, backoff: BackoffStrategy.fixed(100) },
         async run(ctx) {
           await ctx.step('always', () => {
             calls++
@@ -120,6 +121,7 @@ export function retryTests(harness: StoreHarness): void {
       })
       expect(step!.error).toMatchObject({ message: 'boom 2' })
       expect((await waitForArchived(store, h.messageId)).deadAt).toBeNull()
+      await track.stopAll()
     })
 
     it('NonRetryableError ends the run in ERROR at once: 1 call, no retry scheduled', async () => {
@@ -153,9 +155,10 @@ export function retryTests(harness: StoreHarness): void {
         { stepKey: 'charge', status: 'ERROR', retryCount: 1, retryAt: null },
       ])
       await waitForArchived(store, h.messageId)
+      await track.stopAll()
     })
 
-    it('a per-step retry policy overrides the workflow policy (maxAttempts 0: ERROR after one call)', async () => {
+    it('a per-step retry policy overrides the workflow policy (maxAttempts 1: ERROR after one call)', async () => {
       const store = fx.store
       let strict = 0
       let lenient = 0
@@ -173,7 +176,7 @@ export function retryTests(harness: StoreHarness): void {
               strict++
               throw new Error('strict fails once')
             },
-            { retry: { maxAttempts: 0 } },
+            { retry: { maxAttempts: 1 } },
           )
         },
       })
@@ -190,6 +193,7 @@ export function retryTests(harness: StoreHarness): void {
         { stepKey: 'lenient', status: 'SUCCESS', retryCount: 2 },
         { stepKey: 'strict', status: 'ERROR', retryCount: 1, retryAt: null },
       ])
+      await track.stopAll()
     })
 
     describe('with a store whose messages have maxAttempts 2', () => {
@@ -219,6 +223,7 @@ export function retryTests(harness: StoreHarness): void {
         const m = await waitForArchived(store, h.messageId)
         expect(m.deadAt).toBeNull()
         expect(m.attempts).toBe(1)
+        await track.stopAll()
       })
     })
   })

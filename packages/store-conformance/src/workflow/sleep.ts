@@ -4,7 +4,7 @@ import {
   defineWorkflow,
   executeDelivery,
   pauseError,
-  type Run,
+  type WorkflowContext,
   workflow,
   workflowWorker,
 } from '@pgqrs/workflow'
@@ -91,6 +91,7 @@ export function sleepTests(harness: StoreHarness): void {
       expect(done.status).toBe('SUCCESS')
       expect(done.wakeAt).toBeNull()
       expect((await waitForArchived(store, h.messageId)).attempts).toBe(1)
+      await track.stopAll()
     })
 
     it('admin.resumeRun wakes a sleeping run early', async () => {
@@ -115,6 +116,7 @@ export function sleepTests(harness: StoreHarness): void {
       // A finished run cannot be resumed.
       const e = await rejection(admin(store).resumeRun(h.id))
       expectError(e, InvalidStateTransitionError, 'INVALID_STATE_TRANSITION')
+      await track.stopAll()
     })
 
     it('admin.resumeRun wakes a run paused by pauseError thrown from the body', async () => {
@@ -137,6 +139,7 @@ export function sleepTests(harness: StoreHarness): void {
       await admin(store).resumeRun(h.id)
       expect(await h.result({ timeoutMs: 10_000 })).toBe('approved')
       expect(deliveries).toBe(2)
+      await track.stopAll()
     })
 
     // Known bug (.tmp/workflow-findings.md, F1): the paused step keeps its retryAt, so the woken
@@ -161,6 +164,7 @@ export function sleepTests(harness: StoreHarness): void {
       await admin(store).resumeRun(h.id)
       expect(await h.result({ timeoutMs: 3_000 })).toBe('approved')
       expect(calls).toBe(2)
+      await track.stopAll()
     })
 
     // Falling asleep is ONE transaction (run SLEEPING + message released), so there is no moment
@@ -174,9 +178,9 @@ export function sleepTests(harness: StoreHarness): void {
       const msg = await leaseNext(store, name, 30_000)
       expect(msg.id).toBe(trigger.id)
       let refused: unknown = null
-      await executeDelivery(store, msg, async (r: Run) => {
+      await executeDelivery(store, msg, async (r: WorkflowContext) => {
         refused = await admin(store)
-          .resumeRun(r.id)
+          .resumeRun(r.runId)
           .then(
             () => null,
             (e: unknown) => e,
@@ -199,8 +203,8 @@ export function sleepTests(harness: StoreHarness): void {
       await workflow().name(name).store(store).create()
       await workflow().name(name).store(store).trigger({}).execute()
       const msg = await leaseNext(store, name, 30_000)
-      await executeDelivery(store, msg, async (r: Run) => {
-        expect((await admin(store).cancelRun(r.id)).status).toBe('CANCELLING')
+      await executeDelivery(store, msg, async (r: WorkflowContext) => {
+        expect((await admin(store).cancelRun(r.runId)).status).toBe('CANCELLING')
         throw pauseError(60_000, 'would pause for a minute')
       })
       const runId = (await store.runs.getByMessage(msg.id))!.id

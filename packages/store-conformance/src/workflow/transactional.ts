@@ -10,7 +10,14 @@ import { describe, expect, it } from 'vitest'
 import type { StoreHarness } from '../harness.js'
 import { expectError, rejection, uniqueName, useStore } from '../util.js'
 import { FAST, getRun, runnerTracker, stepSummary } from './helpers.js'
-import { createNotesTable, type KyselyLike, kyselyOf, notesOf, scoped } from './kysely-helpers.js'
+import {
+  createNotesTable,
+  type KyselyLike,
+  type KyselyPlace,
+  kyselyPlace,
+  notesOf,
+  scoped,
+} from './kysely-helpers.js'
 
 /**
  * Transactional steps (SPEC 5.3): `ctx.step(name, (tx) => …, { transactional: true })` writes the
@@ -18,33 +25,37 @@ import { createNotesTable, type KyselyLike, kyselyOf, notesOf, scoped } from './
  * rows back and leaves the step not SUCCESS.
  */
 export function transactionalStepTests(harness: StoreHarness): void {
+  // Needs the harness's Kysely place for the steps' own table: registered only when declared.
+  if (!harness.kysely) return
   describe('transactional steps', () => {
     const fx = useStore(harness)
     const track = runnerTracker()
     const table = `wf_notes_${Math.random().toString(36).slice(2, 8)}`
     let ready = false
 
-    async function setUp(skip: (note?: string) => void): Promise<Store> {
+    let place: KyselyPlace
+
+    async function setUp(): Promise<Store> {
       const store = fx.store
-      if (!kyselyOf(store)) skip(`store ${store.backend} exposes no Kysely db`)
       if (!ready) {
-        await createNotesTable(store, table)
+        place = kyselyPlace(harness, store)
+        await createNotesTable(place, table)
         ready = true
       }
       return store
     }
 
-    it('the rows written in the step commit with its completion', async ({ skip }) => {
-      const store = await setUp(skip)
+    it('the rows written in the step commit with its completion', async () => {
+      const store = await setUp()
       const wf = defineWorkflow({
         name: uniqueName('pay'),
         async run(ctx) {
           const paid = await ctx.step(
             'pay',
             async (tx: KyselyLike) => {
-              await scoped(store, tx)
+              await scoped(tx, place.schema)
                 .insertInto(table)
-                .values({ run_id: ctx.id, note: 'paid' })
+                .values({ run_id: ctx.runId, note: 'paid' })
                 .execute()
               return 'paid'
             },
@@ -56,26 +67,25 @@ export function transactionalStepTests(harness: StoreHarness): void {
       const h = await wf.start(store, {})
       await track(workflowWorker(store, [wf], FAST)).start()
       expect(await h.result({ timeoutMs: 10_000 })).toBe('paid!')
-      expect(await notesOf(store, table, h.id)).toEqual(['paid'])
+      expect(await notesOf(place, table, h.id)).toEqual(['paid'])
       expect(await stepSummary(store, h.id)).toEqual([
         ['pay', 'SUCCESS', 'paid'],
         ['after', 'SUCCESS', 'paid!'],
       ])
+      await track.stopAll()
     })
 
-    it('a step fn that throws after writing: the write is rolled back and the step is not SUCCESS', async ({
-      skip,
-    }) => {
-      const store = await setUp(skip)
+    it('a step fn that throws after writing: the write is rolled back and the step is not SUCCESS', async () => {
+      const store = await setUp()
       const wf = defineWorkflow({
         name: uniqueName('pay-fails'),
         async run(ctx) {
           return ctx.step(
             'pay',
             async (tx: KyselyLike) => {
-              await scoped(store, tx)
+              await scoped(tx, place.schema)
                 .insertInto(table)
-                .values({ run_id: ctx.id, note: 'doomed' })
+                .values({ run_id: ctx.runId, note: 'doomed' })
                 .execute()
               throw new NonRetryableError('declined after writing')
             },
@@ -91,17 +101,16 @@ export function transactionalStepTests(harness: StoreHarness): void {
         'EXECUTION_FAILED',
         'declined after writing',
       )
-      expect(await notesOf(store, table, h.id)).toEqual([])
+      expect(await notesOf(place, table, h.id)).toEqual([])
       const [step] = await store.steps.list(h.id)
       expect(step?.status).toBe('ERROR')
       expect(step?.output, 'no output stored').toBeUndefined()
       expect((await getRun(store, h.id)).status).toBe('ERROR')
+      await track.stopAll()
     })
 
-    it('a transient failure after writing rolls back; the retry writes once: exactly one row', async ({
-      skip,
-    }) => {
-      const store = await setUp(skip)
+    it('a transient failure after writing rolls back; the retry writes once: exactly one row', async () => {
+      const store = await setUp()
       let calls = 0
       const wf = defineWorkflow({
         name: uniqueName('pay-retry'),
@@ -110,9 +119,9 @@ export function transactionalStepTests(harness: StoreHarness): void {
             'pay',
             async (tx: KyselyLike) => {
               calls++
-              await scoped(store, tx)
+              await scoped(tx, place.schema)
                 .insertInto(table)
-                .values({ run_id: ctx.id, note: `attempt ${calls}` })
+                .values({ run_id: ctx.runId, note: `attempt ${calls}` })
                 .execute()
               if (calls === 1) throw new TransientStepError('DB', 'flaky', { retryAfterMs: 50 })
               return calls
@@ -124,9 +133,10 @@ export function transactionalStepTests(harness: StoreHarness): void {
       const h = await wf.start(store, {})
       await track(workflowWorker(store, [wf], FAST)).start()
       expect(await h.result({ timeoutMs: 10_000 })).toBe(2)
-      expect(await notesOf(store, table, h.id)).toEqual(['attempt 2'])
+      expect(await notesOf(place, table, h.id)).toEqual(['attempt 2'])
       const [step] = await store.steps.list(h.id)
       expect([step?.status, step?.retryCount]).toEqual(['SUCCESS', 1])
+      await track.stopAll()
     })
   })
 }

@@ -5,7 +5,7 @@
 import { appendFileSync } from 'node:fs'
 import { connect, type Store } from '@pgqrs/core'
 import '@pgqrs/queue'
-import { defineWorkflow, type Run, workflowWorker } from '@pgqrs/workflow'
+import { defineWorkflow, type WorkflowContext, workflowWorker } from '@pgqrs/workflow'
 import { type KyselyLike, scoped } from '../kysely-helpers.js'
 import type {
   CrashChildArgs,
@@ -37,7 +37,7 @@ function die(): Promise<never> {
 
 function body(args: CrashChildArgs, store: Store) {
   if (args.kind === 'steps') {
-    return async (ctx: Run, input: CrashInput) => {
+    return async (ctx: WorkflowContext, input: CrashInput) => {
       await ctx.step('one', () => {
         log(input, 'one')
         return 1
@@ -51,7 +51,7 @@ function body(args: CrashChildArgs, store: Store) {
           log(input, 'crash')
           // A step that runs a while is stored as RUNNING meanwhile: die once it shows.
           for (let i = 0; i < 500; i++) {
-            if ((await store.steps.get(ctx.id, 'three'))?.status === 'RUNNING') break
+            if ((await store.steps.get(ctx.runId, 'three'))?.status === 'RUNNING') break
             await new Promise((r) => setTimeout(r, 20))
           }
           await die()
@@ -62,7 +62,7 @@ function body(args: CrashChildArgs, store: Store) {
     }
   }
   const table = args.table ?? ''
-  return async (ctx: Run, input: CrashInput) => {
+  return async (ctx: WorkflowContext, input: CrashInput) => {
     await ctx.step('reserve', () => {
       log(input, 'reserve')
       return 'reserved'
@@ -70,9 +70,9 @@ function body(args: CrashChildArgs, store: Store) {
     const paid = await ctx.step(
       'pay',
       async (tx: KyselyLike) => {
-        await scoped(store, tx)
+        await scoped(tx, args.schema ?? null)
           .insertInto(table)
-          .values({ run_id: ctx.id, note: `paid by ${process.pid}` })
+          .values({ run_id: ctx.runId, note: `paid by ${process.pid}` })
           .execute()
         log(input, 'pay-inserted')
         if (args.crash) await die()

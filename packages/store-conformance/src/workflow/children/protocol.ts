@@ -30,6 +30,8 @@ export interface CrashChildArgs {
   readonly pollIntervalMs: number
   /** kind 'transactional': the table the pay step inserts into (next to the store's tables). */
   readonly table?: string
+  /** kind 'transactional': the schema of that table (null: none), from the harness's `kysely()`. */
+  readonly schema?: string | null
 }
 
 /** The input of the crash workflows. */
