@@ -17,7 +17,12 @@ function markdown(dir: string): string[] {
   })
 }
 
-const pages = [join(ROOT, 'README.md'), ...markdown(DOCS)]
+/** The README of every package: what it is, an install line and a sample, quoted like the docs'. */
+const packageReadmes = readdirSync(join(ROOT, 'packages'))
+  .map((dir) => join(ROOT, 'packages', dir, 'README.md'))
+  .filter((file) => existsSync(file))
+
+const pages = [join(ROOT, 'README.md'), ...markdown(DOCS), ...packageReadmes]
   .map((file) => ({ file, name: relative(ROOT, file), text: readFileSync(file, 'utf8') }))
   .filter((p) => !NOT_OURS.has(p.name))
 const examples = listExamples()
@@ -28,6 +33,18 @@ function codeBlocks(text: string): string[] {
 }
 
 describe('docs', () => {
+  it('every published package has a README with an install line and a sample', () => {
+    for (const dir of readdirSync(join(ROOT, 'packages'))) {
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8'))
+      if (pkg.private) continue
+      const file = join(ROOT, 'packages', dir, 'README.md')
+      expect(existsSync(file), `${dir}/README.md`).toBe(true)
+      const text = readFileSync(file, 'utf8')
+      expect(text.startsWith(`# ${pkg.name}`), `${dir}/README.md names ${pkg.name}`).toBe(true)
+      expect(text, `${dir}/README.md has an install line`).toMatch(/pnpm add (-[gD] )?\S*/)
+    }
+  })
+
   it('has the pages of SPEC section 12', () => {
     for (const page of [
       'README.md',

@@ -36,10 +36,11 @@ async function runExample(example: Example, env: Record<string, string>): Promis
 }
 
 describe('docs/examples', () => {
-  it('every program declares what it prints; the rest are the custom store module and its test', () => {
+  it('every program declares what it prints; the rest are the custom store modules and their test', () => {
     expect(examples.filter((e) => !e.runnable).map((e) => e.name)).toEqual([
       'custom-store/conformance.test.ts',
       'custom-store/my-sqlite-store.ts',
+      'custom-store/traced-store.ts',
     ])
     expect(runnable.length).toBeGreaterThanOrEqual(14)
   })

@@ -25,7 +25,12 @@ export class MySqliteStore extends KyselyStore {
       db: new Kysely({ dialect: new SqliteDialect({ database }) }),
       family: 'sqlite', // all SQL comes from @pgqrs/store-kysely's sqlite family
       backend: 'my-sqlite', // shows up in logs and errors
-      capabilities: { concurrency: 'single-process', skipLocked: false, notifications: false },
+      capabilities: {
+        concurrency: 'single-process',
+        skipLocked: false,
+        notifications: false,
+        sharedAcrossProcesses: true, // other processes may open the same file
+      },
       config,
       onClose: async () => {
         await this.db.destroy() // close what we opened, and only that
