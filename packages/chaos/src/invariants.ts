@@ -12,6 +12,10 @@
  * - every run terminal (SUCCESS), its steps a, b, c SUCCESS, exactly one `chaos_tx` row per run
  *   written under the same lease as step b's result;
  * - no untyped error and no crash in any child.
+ *
+ * A settle that threw has an unknown outcome, not a failed one: it may have committed before the
+ * connection was lost. Each check uses only what is certain, except where an unknown outcome can
+ * only excuse its own holder (a release or fail of its own lease, before an early re-grant).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -36,6 +40,11 @@ export interface Evidence {
   readonly stepsDone: { runId: number; step: string; lease: string | null; pid: number }[]
   /** `pid:id` of deliveries whose settle (archive/fail/release) threw. */
   readonly settleTrouble: Set<string>
+  /**
+   * Every archive/release/delete/fail that threw: its outcome is unknown (the connection may have
+   * been lost after the COMMIT was sent), so it may have applied.
+   */
+  readonly unknownSettles: { pid: number; op: string; id: number; lease: string | null }[]
   /** `pid:id` of deliveries whose holder noticed that its lease was lost (its renewal or settle was refused). */
   readonly leaseLostBy: Set<string>
   /** Every archive/release/delete/fail a child made, with whether it applied. */
@@ -58,6 +67,7 @@ export function collectEvidence(children: readonly ChildHandle<FromWorker>[]): E
   const allGrants: Grant[] = []
   const stepsDone: Evidence['stepsDone'] = []
   const settleTrouble = new Set<string>()
+  const unknownSettles: Evidence['unknownSettles'] = []
   const leaseLostBy = new Set<string>()
   const settles: Evidence['settles'] = []
   let leaseLost = 0
@@ -73,8 +83,11 @@ export function collectEvidence(children: readonly ChildHandle<FromWorker>[]): E
         }
       } else if (m.t === 'step-done') {
         stepsDone.push({ runId: m.runId, step: m.step, lease: m.lease, pid: c.pid })
-      } else if (m.t === 'settle-error') {
-        for (const id of m.ids) settleTrouble.add(`${c.pid}:${id}`)
+      } else if (m.t === 'settle-unknown') {
+        for (const [id, lease] of m.refs) {
+          settleTrouble.add(`${c.pid}:${id}`)
+          unknownSettles.push({ pid: c.pid, op: m.op, id, lease })
+        }
       } else if (m.t === 'settled') {
         for (const [id, lease, applied] of m.results)
           settles.push({ pid: c.pid, op: m.op, id, lease, applied })
@@ -93,6 +106,7 @@ export function collectEvidence(children: readonly ChildHandle<FromWorker>[]): E
     allGrants,
     stepsDone,
     settleTrouble,
+    unknownSettles,
     leaseLostBy,
     settles,
     leaseLost,
@@ -181,6 +195,11 @@ export interface Figures {
   leaseLossesNoticed: number
   /** Leases granted again after the previous one (the redelivery of a crashed or stalled holder's message). */
   leasesTakenOver: number
+  /**
+   * Leases granted again before the previous one ran out, after its holder's release or fail
+   * threw: the give-back committed although its reply was lost (outcome unknown, counted as applied).
+   */
+  regrantsAfterUnknownGiveBack: number
   workerErrorsTyped: number
   workerErrorsUntyped: number
   crashes: number
@@ -277,22 +296,32 @@ export function checkInvariants(
 
   // Nothing is leased twice at once: a message is granted again only after the previous lease
   // expired (renewals only push the expiry later) — unless its holder gave it back (release / fail).
+  // A give-back that threw may have committed all the same (the connection was lost between its
+  // COMMIT and the reply): its outcome is unknown, so it counts as possibly applied — for the
+  // holder's own lease only. Only a give-back of that exact lease token excuses an early grant:
+  // an archive or delete never does, nor does a give-back of any other lease.
+  const giveBack = (x: { op: string }) => x.op === 'release' || x.op === 'fail'
   const gaveBack = new Set(
-    ev.settles
-      .filter((x) => x.applied && (x.op === 'release' || x.op === 'fail'))
-      .map((x) => `${x.id} ${x.lease}`),
+    ev.settles.filter((x) => x.applied && giveBack(x)).map((x) => `${x.id} ${x.lease}`),
+  )
+  const mayHaveGivenBack = new Set(
+    ev.unknownSettles.filter(giveBack).map((x) => `${x.id} ${x.lease}`),
   )
   for (const [id, list] of grantsOf) {
     for (let i = 1; i < list.length; i++) {
       const prev = list[i - 1]!
       const cur = list[i]!
       f.leasesTakenOver++
-      if (cur.grantedAt < prev.expiresAt - 5 && !gaveBack.has(`${id} ${prev.lease}`)) {
-        f.staleWrites++
-        v.push(
-          `LEASED TWICE: message ${id} granted to pid ${cur.pid} at ${cur.grantedAt} while pid ${prev.pid}'s lease ran until ${prev.expiresAt}`,
-        )
+      const key = `${id} ${prev.lease}`
+      if (cur.grantedAt >= prev.expiresAt - 5 || gaveBack.has(key)) continue
+      if (mayHaveGivenBack.has(key)) {
+        f.regrantsAfterUnknownGiveBack++
+        continue
       }
+      f.staleWrites++
+      v.push(
+        `LEASED TWICE: message ${id} granted to pid ${cur.pid} at ${cur.grantedAt} while pid ${prev.pid}'s lease ran until ${prev.expiresAt}`,
+      )
     }
   }
 
@@ -498,6 +527,7 @@ export function emptyFigures(): Figures {
     staleSettlesRefused: 0,
     leaseLossesNoticed: 0,
     leasesTakenOver: 0,
+    regrantsAfterUnknownGiveBack: 0,
     workerErrorsTyped: 0,
     workerErrorsUntyped: 0,
     crashes: 0,

@@ -4,11 +4,13 @@
  * root; when it cannot be had, {@link ensurePgbouncer} throws with the reason (the tests then fail:
  * they never skip).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { describeExit, spawnCollected, waitForExit } from './bounded-process.ts'
+import { userIds } from './postgres-install.ts'
 
 const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']
 
@@ -64,13 +66,6 @@ function freePort(): Promise<number> {
   })
 }
 
-function uidGid(user: string): { uid: number; gid: number } | null {
-  const r = spawnSync('id', ['-u', user], { encoding: 'utf8' })
-  const g = spawnSync('id', ['-g', user], { encoding: 'utf8' })
-  if (r.status !== 0 || g.status !== 0) return null
-  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) }
-}
-
 export interface Bouncer {
   readonly port: number
   /** `postgres://user@127.0.0.1:port/db` through the bouncer. */
@@ -114,21 +109,22 @@ export async function startPgbouncer(
       '',
     ].join('\n'),
   )
+  // As root it runs as `postgres` (else `nobody`): everything it reads or writes is in `dir`,
+  // under os.tmpdir(), never in the checkout (which may sit under a mode-700 home).
   const root = process.getuid?.() === 0
-  const as = root ? (uidGid('postgres') ?? uidGid('nobody')) : null
+  const as = root ? (userIds('postgres') ?? userIds('nobody')) : null
   if (as) fs.chownSync(dir, as.uid, as.gid)
   for (const f of fs.readdirSync(dir)) if (as) fs.chownSync(path.join(dir, f), as.uid, as.gid)
   fs.chmodSync(dir, 0o755)
-  const child = spawn(bin, [ini], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    ...(as ? { uid: as.uid, gid: as.gid } : {}),
+  const { child, output } = spawnCollected(bin, [ini], as ?? {})
+  let failure: string | null = null
+  child.once('error', (e: NodeJS.ErrnoException) => {
+    failure = `cannot run ${bin}${as ? ` as uid ${as.uid}` : ''}: ${e.code ?? e.message}`
   })
-  let stderr = ''
-  child.stderr?.on('data', (d) => {
-    stderr += String(d)
+  child.once('exit', (code, signal) => {
+    failure ??= `pgbouncer ${describeExit(code, signal)}`
   })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  // wait until it accepts connections
+  // wait (at most 10 s) until it accepts connections; fail at once if it exits
   const deadline = Date.now() + 10_000
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -140,10 +136,15 @@ export async function startPgbouncer(
       s.once('error', () => resolve(false))
     })
     if (ok) break
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (failure || Date.now() > deadline) {
+      child.kill('SIGKILL')
       const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''
+      fs.rmSync(dir, { recursive: true, force: true })
       throw new Error(
-        `pgbouncer did not start (exit ${child.exitCode}): ${stderr} ${log}`.slice(0, 2_000),
+        `pgbouncer did not start: ${failure ?? 'no connection within 10 s (killed)'}; its output: ${output.text()} ${log}`.slice(
+          0,
+          2_000,
+        ),
       )
     }
     await new Promise((r) => setTimeout(r, 50))
@@ -156,12 +157,8 @@ export async function startPgbouncer(
         ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')
         : '',
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT')
-        const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
-        await exited
-        clearTimeout(t)
-      }
+      child.kill('SIGINT')
+      await waitForExit(child, 5_000)
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }

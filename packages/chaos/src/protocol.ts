@@ -87,10 +87,16 @@ export type FromWorker =
       readonly lease: string | null
     }
   | {
-      readonly t: 'settle-error'
+      /**
+       * An archive, delete, release or fail that threw: its OUTCOME IS UNKNOWN. The error may have
+       * come after the statement committed (the connection was lost between COMMIT and its reply),
+       * so the suite counts it as possibly applied.
+       */
+      readonly t: 'settle-unknown'
       readonly at: number
       readonly op: string
-      readonly ids: readonly number[]
+      /** `[id, lease]` of each message the call carried. */
+      readonly refs: readonly (readonly [number, string | null])[]
       readonly error: ErrorInfo
     }
   | { readonly t: 'worker-error'; readonly at: number; readonly error: ErrorInfo }

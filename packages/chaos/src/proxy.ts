@@ -20,6 +20,24 @@ interface Pair {
   upstream: net.Socket | null
   frozen: boolean
   readonly held: { to: 'up' | 'down'; chunk: Buffer }[]
+  /** The armed fault whose `match` this connection sent (it waits for `followedBy`). */
+  matchedBy: ArmedFault | null
+  /** The next chunk from the server is the answer to lose. */
+  loseReply: boolean
+}
+
+/**
+ * A one-shot fault on the first connection that sends a chunk containing `match` (then, when
+ * given, a later chunk containing `followedBy` on the same connection):
+ * - `reset`: that chunk never reaches the server; the connection is reset;
+ * - `lose-reply`: that chunk reaches the server, and once the server answers (it has executed
+ *   it: for a COMMIT, the transaction committed) the answer is dropped and the connection reset,
+ *   so the client sees a lost connection for a statement that took effect.
+ */
+export interface ArmedFault {
+  readonly match: string
+  readonly followedBy?: string
+  readonly action: 'reset' | 'lose-reply'
 }
 
 export class FaultProxy {
@@ -40,6 +58,7 @@ export class FaultProxy {
   readonly #pairs = new Set<Pair>()
   readonly #holes = new Set<net.Socket>()
   readonly #upstream: { host: string; port: number }
+  #armed: { fault: ArmedFault; fired: () => void } | null = null
 
   constructor(upstream: { host: string; port: number }) {
     this.#upstream = upstream
@@ -69,7 +88,14 @@ export class FaultProxy {
       client.on('close', () => this.#holes.delete(client))
       return
     }
-    const pair: Pair = { client, upstream: null, frozen: false, held: [] }
+    const pair: Pair = {
+      client,
+      upstream: null,
+      frozen: false,
+      held: [],
+      matchedBy: null,
+      loseReply: false,
+    }
     const upstream = net.connect(this.#upstream.port, this.#upstream.host)
     pair.upstream = upstream
     upstream.on('error', () => {})
@@ -77,6 +103,7 @@ export class FaultProxy {
     let chainUp = Promise.resolve()
     let chainDown = Promise.resolve()
     const forward = (to: 'up' | 'down', chunk: Buffer) => {
+      if (this.#trip(pair, to, chunk)) return
       if (pair.frozen) {
         pair.held.push({ to, chunk })
         return
@@ -107,6 +134,43 @@ export class FaultProxy {
     }
     client.on('close', close)
     upstream.on('close', close)
+  }
+
+  /**
+   * Arms a one-shot {@link ArmedFault}; resolves once it has fired. Only new chunks count: arm it
+   * before the statement is sent.
+   */
+  arm(fault: ArmedFault): Promise<void> {
+    return new Promise((fired) => {
+      this.#armed = { fault, fired }
+    })
+  }
+
+  /** Applies the armed fault to a chunk; true when the chunk was swallowed. */
+  #trip(pair: Pair, to: 'up' | 'down', chunk: Buffer): boolean {
+    const armed = this.#armed
+    if (!armed) return false
+    const reset = () => {
+      this.#armed = null
+      pair.client.resetAndDestroy()
+      pair.upstream?.destroy()
+      this.#pairs.delete(pair)
+      armed.fired()
+      return true
+    }
+    if (to === 'down') return pair.loseReply ? reset() : false
+    const text = chunk.toString('latin1')
+    const { match, followedBy, action } = armed.fault
+    if (pair.matchedBy !== armed.fault && text.includes(match)) {
+      pair.matchedBy = armed.fault
+      if (followedBy !== undefined) return false
+    } else if (
+      !(pair.matchedBy === armed.fault && followedBy !== undefined && text.includes(followedBy))
+    )
+      return false
+    if (action === 'reset') return reset()
+    pair.loseReply = true // forwarded; the next chunk from the server is its answer
+    return false
   }
 
   /** Resets every connection going through the proxy now. */

@@ -271,7 +271,7 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
     )
     out.push('')
     out.push(
-      `Workload: ${n(ff.enqueued)} messages and runs, lost ${n(ff.lost + ff.leftActive)}, handled twice ${n(ff.handledTwice)} (${why(ff.handledTwiceWhy)}), runs stuck ${n(ff.runsStuck)}, runs failed ${n(ff.runsFailed)}, worker errors ${n(ff.workerErrorsTyped)} typed / ${n(ff.workerErrorsUntyped)} untyped, crashes ${n(ff.crashes)}. Side queue (enqueue → dequeue → archive through the proxy): ${n(faults.data.side?.enqueued)} acknowledged, ${n(faults.data.side?.archived)} archived, ${n(faults.data.side?.lost)} lost, ${n(faults.data.side?.ambiguous)} enqueues reported failed that had committed (the commit reply was cut).`,
+      `Workload: ${n(ff.enqueued)} messages and runs, lost ${n(ff.lost + ff.leftActive)}, handled twice ${n(ff.handledTwice)} (${why(ff.handledTwiceWhy)}), runs stuck ${n(ff.runsStuck)}, runs failed ${n(ff.runsFailed)}, worker errors ${n(ff.workerErrorsTyped)} typed / ${n(ff.workerErrorsUntyped)} untyped, crashes ${n(ff.crashes)}; ${n(ff.regrantsAfterUnknownGiveBack)} messages leased again before the previous lease ran out because its holder's release or fail had committed although its reply was cut (the holder saw an error: an unknown outcome, counted as applied). Side queue (enqueue → dequeue → archive through the proxy): ${n(faults.data.side?.enqueued)} acknowledged, ${n(faults.data.side?.archived)} archived, ${n(faults.data.side?.lost)} lost, ${n(faults.data.side?.ambiguous)} enqueues reported failed that had committed (the commit reply was cut).`,
     )
     out.push('')
   }

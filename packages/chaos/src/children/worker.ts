@@ -14,6 +14,7 @@ import { worker } from '@pgqrs/queue'
 import { defineWorkflow, workflowWorker } from '@pgqrs/workflow'
 import type { LeaseGrant, Phase, WorkerChildArgs } from '../protocol.ts'
 import { childArgs, errorInfo, reportCrashes, send, sleep, when } from './runtime.ts'
+import { reportingTransaction } from './tx-settles.ts'
 
 reportCrashes()
 const args = childArgs<WorkerChildArgs>()
@@ -71,17 +72,21 @@ function gateAll(repo: object, name: string): void {
   }
 }
 
-/** Reports a settle (archive, delete, release, fail) that threw, for the messages it carried. */
-async function reportSettleError(
+/**
+ * Reports a settle (archive, delete, release, fail) that threw, for the messages it carried. Its
+ * outcome is unknown, not "failed": a connection lost after the COMMIT was sent raises an error
+ * although the change committed (a release or fail that did so gave the message back).
+ */
+async function reportSettleUnknown(
   op: string,
-  list: readonly { id: number }[],
+  list: readonly { id: number; lease?: string | null }[],
   e: unknown,
 ): Promise<void> {
   await send({
-    t: 'settle-error',
+    t: 'settle-unknown',
     at: Date.now(),
     op,
-    ids: list.map((r) => r.id),
+    refs: list.map((r) => [r.id, r.lease ?? null] as const),
     error: errorInfo(e),
   })
 }
@@ -138,7 +143,7 @@ function instrument(store: Store): void {
     try {
       got = (await settleAndDequeue(refs, queue, options)) as typeof got
     } catch (e) {
-      if (list.length > 0) await reportSettleError(op, list, e)
+      if (list.length > 0) await reportSettleUnknown(op, list, e)
       throw e
     }
     if (list.length > 0) {
@@ -155,9 +160,8 @@ function instrument(store: Store): void {
   for (const op of ['archive', 'release', 'delete', 'fail']) {
     const orig = messages[op]!
     messages[op] = async (refs: any, ...rest: unknown[]) => {
-      const list: { id: number; payload?: { slow?: boolean } }[] = Array.isArray(refs)
-        ? refs
-        : [refs]
+      const list: { id: number; lease?: string | null; payload?: { slow?: boolean } }[] =
+        Array.isArray(refs) ? refs : [refs]
       if (op === 'archive') {
         await phase('archive', { id: list[0]?.id })
         await gate(
@@ -174,19 +178,19 @@ function instrument(store: Store): void {
             t: 'settled',
             at: Date.now(),
             op,
-            results: list.map((m, i) => [m.id, (m as any).lease ?? null, oks[i] === true]),
+            results: list.map((m, i) => [m.id, m.lease ?? null, oks[i] === true]),
           })
         } else {
           await send({
             t: 'settled',
             at: Date.now(),
             op,
-            results: [[list[0]!.id, (list[0] as any).lease ?? null, result !== 'lost']],
+            results: [[list[0]!.id, list[0]!.lease ?? null, result !== 'lost']],
           })
         }
         return result
       } catch (e) {
-        await reportSettleError(op, list, e)
+        await reportSettleUnknown(op, list, e)
         throw e
       }
     }
@@ -206,7 +210,8 @@ function instrument(store: Store): void {
     if (change.to === 'RUNNING') leaseOfRun.set(id, change.lease ?? null)
     return run
   }
-  const transaction = store.transaction.bind(store)
+  // settles inside a transaction (a workflow delivery's release or archive) are reported too
+  const transaction = reportingTransaction(store.transaction.bind(store))
   ;(store as { transaction: Store['transaction'] }).transaction = async (fn) => {
     await phase('transaction')
     await gate('transaction', false, {})
@@ -227,9 +232,9 @@ const chaosWorkflow = defineWorkflow<Input, unknown>({
     const work = () => between(input.slow ? args.slowMs : args.workMs)
     const plain = (step: string) => async () => {
       appendFileSync(stepsLog, `${ctx.runId} ${step} ${pid} ${lease}\n`)
-      await phase('step', { runId: ctx.runId, step, lease: lease, slow: input.slow })
+      await phase('step', { runId: ctx.runId, step, lease, slow: input.slow })
       await sleep(work())
-      return { pid, lease: lease }
+      return { pid, lease }
     }
     const a = await ctx.step('a', plain('a'))
     await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'a', lease: a.lease })
@@ -239,20 +244,20 @@ const chaosWorkflow = defineWorkflow<Input, unknown>({
         const db = args.schema ? tx.withSchema(args.schema) : tx
         await db
           .insertInto('chaos_tx')
-          .values({ run_id: ctx.runId, step: 'b', pid, lease: lease })
+          .values({ run_id: ctx.runId, step: 'b', pid, lease })
           .execute()
         appendFileSync(stepsLog, `${ctx.runId} b ${pid} ${lease}\n`)
         // No sleep in here: on SQLite the transaction holds the single write lock (and the store's
         // mutex), so slow work inside it would starve every lease renewal in every process.
-        await phase('tx-step', { runId: ctx.runId, step: 'b', lease: lease, slow: input.slow })
-        return { pid, lease: lease }
+        await phase('tx-step', { runId: ctx.runId, step: 'b', lease, slow: input.slow })
+        return { pid, lease }
       },
       { transactional: true },
     )
     await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'b', lease: b.lease })
     const c = await ctx.step('c', plain('c'))
     await send({ t: 'step-done', at: Date.now(), runId: ctx.runId, step: 'c', lease: c.lease })
-    return { seq: input.seq, pid, lease: lease, steps: [a, b, c].length }
+    return { seq: input.seq, pid, lease, steps: [a, b, c].length }
   },
 })
 
