@@ -154,7 +154,7 @@ export interface StaticSeed {
   readonly reports: Seeded['reports']
   /** A QUEUED run of `nightly-report` (no runner). */
   readonly run: number
-  /** A registered worker, `idle-1`, status ready. */
+  /** A registered worker, `idle-1`, status ready, with a hostile host name. */
   readonly worker: number
 }
 
