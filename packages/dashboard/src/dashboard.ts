@@ -59,6 +59,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const sampler = new MetricsSampler(() => config.source.queueMetrics(), {
     intervalMs: config.sampleIntervalMs,
   })
+  // one sample now, so that the first page view has counts to show (a background read; the timer
+  // that keeps sampling starts with the first view)
+  sampler.sample().catch(() => {})
   const deps: RouteDeps = { config, sampler }
   // strict: false, so that `/admin/pgqrs` and `/admin/pgqrs/` are both the overview
   const root = new Hono<DashboardEnv>({ strict: false })

@@ -126,14 +126,29 @@ export class MetricsSampler {
   }
 
   /**
-   * The newest sample. A page view waits only for the very first one; a sample older than two
-   * intervals is returned as it is while a fresh one is read in the background.
+   * The newest sample, for a page view. A sample older than two intervals is returned as it is
+   * while a fresh one is read in the background. Before the first sample, waits for it at most
+   * `waitMs` and resolves to null when it takes longer (the page then shows its counts with the
+   * next live refresh), so that no page view waits for a slow count of the archive.
    */
-  async current(): Promise<MetricsSample> {
+  async current(waitMs = Number.POSITIVE_INFINITY): Promise<MetricsSample | null> {
     const last = this.#samples.at(-1)
-    if (!last) return this.sample()
-    if (Date.now() - last.at > 2 * this.#intervalMs) this.sample().catch(() => {})
-    return last
+    if (last) {
+      if (Date.now() - last.at > 2 * this.#intervalMs) this.sample().catch(() => {})
+      return last
+    }
+    const first = this.sample()
+    if (!Number.isFinite(waitMs)) return first
+    first.catch(() => {}) // reported through lastError if nobody waits for it any more
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs)
+    })
+    try {
+      return await Promise.race([first, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** Rates between consecutive samples, oldest first (of one queue, or of all). */

@@ -164,6 +164,35 @@ describe('bounded reads', () => {
   })
 })
 
+describe('a slow count of the archive', () => {
+  it('does not hold up a page: the counts come with a later refresh', async () => {
+    let release: () => void = () => {}
+    const source = storeSource(ts.store)
+    const d = createDashboard({
+      source: {
+        ...source,
+        async queueMetrics() {
+          await new Promise<void>((r) => (release = r))
+          return source.queueMetrics()
+        },
+      },
+    })
+    try {
+      const t0 = Date.now()
+      const first = await (await get(d, '/')).text()
+      expect(Date.now() - t0).toBeLessThan(2_000)
+      expect(first).toContain('Reading the queue counts')
+      expect(first).not.toContain('data-queue=')
+      release()
+      await new Promise((r) => setTimeout(r, 50))
+      const later = await (await get(d, '/', { 'HX-Request': 'true', 'HX-Target': 'live' })).text()
+      expect(later).toContain('data-queue="reports"')
+    } finally {
+      d.close()
+    }
+  })
+})
+
 describe('errors', () => {
   it('show a refused action as 409 with the reason, and redact credentials in a 500', async () => {
     const form = async (path: string) => {

@@ -74,6 +74,19 @@ describe('MetricsSampler', () => {
     s.close()
   })
 
+  it('a page view waits for the first sample at most waitMs, then gets null', async () => {
+    let release: () => void = () => {}
+    const s = new MetricsSampler(async () => {
+      await new Promise<void>((r) => (release = r))
+      return [metrics('a', 1, 0)]
+    })
+    expect(await s.current(30)).toBeNull()
+    release()
+    await new Promise((r) => setTimeout(r, 10))
+    expect((await s.current(30))?.queues[0]?.name).toBe('a')
+    s.close()
+  })
+
   it('reports a failed sample and keeps serving the one before', async () => {
     let fail = false
     const s = new MetricsSampler(async () => {

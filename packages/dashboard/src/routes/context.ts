@@ -88,5 +88,11 @@ export function idParam(c: DashboardContext, name = 'id'): number | null {
   return Number.isSafeInteger(n) ? n : null
 }
 
+/**
+ * How long a page view waits for the very first sample of the queue counts before it renders
+ * without them (they come with the next live refresh): keeps every page under its time budget.
+ */
+export const FIRST_SAMPLE_WAIT_MS = 100
+
 /** Queue and workflow names the store accepts (the same pattern as `validateName`). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/

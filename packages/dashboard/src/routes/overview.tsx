@@ -8,6 +8,7 @@ import { ago, count, duration } from '../views/format.js'
 import { Layout, Live, type ViewContext } from '../views/layout.js'
 import {
   type DashboardEnv,
+  FIRST_SAMPLE_WAIT_MS,
   flashOf,
   html,
   type RouteDeps,
@@ -29,10 +30,18 @@ function totals(queues: readonly QueueMetrics[]) {
 
 /** A note saying how old the counts are (they come from the sampler, not from this page view). */
 export function SampleAge(props: {
-  sample: MetricsSample
+  sample: MetricsSample | null
   v: ViewContext
   error: Error | undefined
 }) {
+  if (!props.sample) {
+    return (
+      <p class="note">
+        Reading the queue counts (the first count of a large archive takes a moment): they appear
+        with the next refresh.
+      </p>
+    )
+  }
   return (
     <p class="note">
       Counts sampled {ago(new Date(props.sample.at), props.v.now)}.
@@ -43,8 +52,9 @@ export function SampleAge(props: {
   )
 }
 
-function QueueTable(props: { v: ViewContext; sample: MetricsSample; deps: RouteDeps }) {
+function QueueTable(props: { v: ViewContext; sample: MetricsSample | null; deps: RouteDeps }) {
   const { v, sample } = props
+  if (!sample) return null
   if (sample.queues.length === 0) return <p class="muted">No queues yet.</p>
   return (
     <table class="queues">
@@ -103,23 +113,23 @@ export function registerOverview(app: Hono<DashboardEnv>, deps: RouteDeps): void
     const { source, pageSize } = deps.config
     // a fixed set of reads per view: the counts come from the sampler (no count per view)
     const [sample, workers, queues, runs] = await Promise.all([
-      deps.sampler.current(),
+      deps.sampler.current(FIRST_SAMPLE_WAIT_MS),
       source.workers({ limit: pageSize }),
       source.queues(),
       runCounts(source),
     ])
     const v = viewContext(c, deps)
-    const t = totals(sample.queues)
+    const t = totals(sample?.queues ?? [])
     const live = workers.filter((w) => w.status !== 'stopped')
     const stale = live.filter((w) => v.now - w.heartbeatAt.getTime() > STALE_MS).length
     const body = (
       <Live v={v}>
         <div class="cards">
-          <Card label="queues" value={sample.queues.length} />
-          <Card label="pending" value={t.pending} />
-          <Card label="delayed" value={t.delayed} />
-          <Card label="in flight" value={t.leased} />
-          <Card label="dead" value={t.dead} />
+          <Card label="queues" value={sample ? sample.queues.length : '…'} />
+          <Card label="pending" value={sample ? t.pending : '…'} />
+          <Card label="delayed" value={sample ? t.delayed : '…'} />
+          <Card label="in flight" value={sample ? t.leased : '…'} />
+          <Card label="dead" value={sample ? t.dead : '…'} />
           <Card
             label={stale ? `live workers (${stale} stale)` : 'live workers'}
             value={live.length}

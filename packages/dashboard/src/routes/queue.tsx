@@ -9,6 +9,7 @@ import { PurgeForm } from '../views/purge.js'
 import {
   type DashboardContext,
   type DashboardEnv,
+  FIRST_SAMPLE_WAIT_MS,
   flashOf,
   html,
   NAME_PATTERN,
@@ -43,12 +44,12 @@ export function registerQueue(app: Hono<DashboardEnv>, deps: RouteDeps): void {
     const state = stateParam(c)
     const { source, pageSize } = deps.config
     const [sample, messages, queues] = await Promise.all([
-      deps.sampler.current(),
+      deps.sampler.current(FIRST_SAMPLE_WAIT_MS),
       source.messages(name, { state, limit: pageSize }),
       source.queues(),
     ])
     if (!queues.some((q) => q.name === name)) return notFound(c, deps, `No queue named ${name}.`)
-    const m = sample.queues.find((q) => q.name === name)
+    const m = sample?.queues.find((q) => q.name === name)
     const v = viewContext(c, deps)
     const q = encodeURIComponent(name)
     const body = (
