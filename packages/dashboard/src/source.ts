@@ -79,10 +79,13 @@ export interface DashboardSource {
   cancelRun(id: number): Promise<void>
   /** Wakes a SLEEPING or PAUSED run now. */
   resumeRun(id: number): Promise<void>
-  /** Worker transitions, by id. */
+  /** Suspends a worker (from ready, polling or interrupted): it stops leasing at its next poll. */
   suspendWorker(id: number): Promise<void>
+  /** Resumes a suspended worker. */
   resumeWorker(id: number): Promise<void>
+  /** Interrupts a polling worker: it finishes its poll and stops. */
   interruptWorker(id: number): Promise<void>
+  /** Shuts a suspended worker down (stopped). */
   shutdownWorker(id: number): Promise<void>
 }
 

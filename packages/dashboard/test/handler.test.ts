@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { admin } from '@pgqrs/queue'
 import { PostgresStore } from '@pgqrs/store-postgres'
+import { TursoStore } from '@pgqrs/store-turso'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createDashboard,
@@ -164,6 +169,78 @@ describe('bounded reads', () => {
   })
 })
 
+/** A CSRF-carrying form POST to `d` (the cookie and token of a page view). */
+async function post(d: Dashboard, path: string, fields: Record<string, string> = {}) {
+  const page = await get(d, '/d/')
+  const cookie = page.headers.get('set-cookie')!.split(';')[0]!
+  const csrf = /X-CSRF-Token&quot;:&quot;([^&]+)&quot;/.exec(await page.text())![1]!
+  return d.fetch(
+    new Request(`http://localhost${path}`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, ...fields }),
+    }),
+  )
+}
+
+describe('cancel a pending message', () => {
+  it('is offered only when the source can, and the POST reaches DashboardSource.cancelMessage', async () => {
+    const withoutCancel = await (await get(dashboard, '/d/queues/reports?state=pending')).text()
+    expect(withoutCancel).not.toContain('data-action="cancel"')
+    const cancelled: number[] = []
+    const d = createDashboard({
+      basePath: '/d',
+      source: {
+        ...storeSource(ts.store),
+        async cancelMessage(id) {
+          cancelled.push(id)
+          return id === data.reports.pending
+        },
+      },
+    })
+    try {
+      const html = await (await get(d, '/d/queues/reports?state=pending')).text()
+      expect(html).toContain(`action="/d/messages/${data.reports.pending}/cancel"`)
+      const ok = await post(d, `/d/messages/${data.reports.pending}/cancel`, {
+        back: '/d/queues/reports?state=pending',
+      })
+      expect(ok.status).toBe(303)
+      expect(ok.headers.get('location')).toBe('/d/queues/reports?state=pending&ok=cancelled')
+      const refused = await post(d, `/d/messages/${data.reports.dead}/cancel`)
+      expect(refused.status).toBe(409)
+      expect(cancelled).toEqual([data.reports.pending, data.reports.dead])
+    } finally {
+      d.close()
+    }
+  })
+})
+
+describe('on Turso (libSQL file)', () => {
+  it('every page answers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgqrs-dash-turso-'))
+    const store = new TursoStore({ url: `file:${join(dir, 'turso.db')}`, logger: false })
+    const d = createDashboard({ store, basePath: '/d' })
+    try {
+      await admin(store).install()
+      const seeded = await seedStatic(store)
+      for (const path of [
+        '/d/',
+        '/d/queues/reports?state=dead',
+        `/d/messages/${seeded.reports.dead}`,
+        '/d/runs',
+        `/d/runs/${seeded.run}`,
+        '/d/workers',
+      ]) {
+        expect((await get(d, path)).status, path).toBe(200)
+      }
+    } finally {
+      d.close()
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('a slow count of the archive', () => {
   it('does not hold up a page: the counts come with a later refresh', async () => {
     let release: () => void = () => {}
@@ -195,18 +272,7 @@ describe('a slow count of the archive', () => {
 
 describe('errors', () => {
   it('show a refused action as 409 with the reason, and redact credentials in a 500', async () => {
-    const form = async (path: string) => {
-      const page = await get(dashboard, '/d/')
-      const cookie = page.headers.get('set-cookie')!.split(';')[0]!
-      const csrf = /X-CSRF-Token&quot;:&quot;([^&]+)&quot;/.exec(await page.text())![1]!
-      return dashboard.fetch(
-        new Request(`http://localhost${path}`, {
-          method: 'POST',
-          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ _csrf: csrf }),
-        }),
-      )
-    }
+    const form = (path: string) => post(dashboard, path)
     const refused = await form(`/d/messages/${data.reports.pending}/replay`)
     expect(refused.status).toBe(409)
     expect(await refused.text()).toMatch(/still active/)
