@@ -9,7 +9,8 @@ export default defineConfig({
     maxWorkers: 2,
     // the tests load the built package (dist/), as users do; build it once before any file runs
     globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 30_000,
+    // generous: the browser tests share 2 cores with everything else on a CI machine
+    testTimeout: 60_000,
     hookTimeout: 60_000,
   },
 })

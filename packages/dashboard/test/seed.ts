@@ -131,11 +131,16 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
       (await status(success.id)) === 'SUCCESS' &&
       (await status(failed.id)) === 'ERROR' &&
       (await status(sleeping.id)) === 'SLEEPING',
+    20_000,
   )
-  await until('mailer-1 to handle the emails', async () => {
-    const m = await store.queues.metrics('emails')
-    return m !== null && m.archived >= emails
-  })
+  await until(
+    'mailer-1 to handle the emails',
+    async () => {
+      const m = await store.queues.metrics('emails')
+      return m !== null && m.archived >= emails
+    },
+    20_000,
+  )
   return {
     deadId,
     reports,
