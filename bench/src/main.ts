@@ -14,6 +14,11 @@ const BENCH = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ROOT = resolve(BENCH, '..')
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--dashboard')) {
+    // the dashboard page timings are their own run (a big fill, no queue systems)
+    const { runDashboardBench } = await import('./tools/dashboard-pages.ts')
+    return runDashboardBench(process.argv.slice(2))
+  }
   let options: ReturnType<typeof parseOptions>
   try {
     options = parseOptions(process.argv.slice(2), ROOT)

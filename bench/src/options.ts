@@ -54,6 +54,8 @@ export const USAGE = `pnpm bench [options]
   --analyze            ANALYZE each system's tables after filling, before measuring (default: no, as
                        after a sudden burst that autovacuum has not analyzed yet)
   --out FILE           report path (default docs/benchmarks.md; the SVG goes beside it)
+  --dashboard          time every dashboard page instead, on 1 000 000 archived messages and
+                       100 000 runs (--archived N, --runs N, --requests N; see docs/dashboard.md)
 environment: PGQRS_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)`
 
 function ints(name: string, raw: string | undefined, fallback: readonly number[]): number[] {

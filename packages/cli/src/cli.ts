@@ -15,4 +15,6 @@ process.exitCode = await run(process.argv.slice(2), {
   stderr: (text) => void process.stderr.write(text),
   env: process.env,
   stderrIsTTY: process.stderr.isTTY === true,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  terminalSize: () => ({ columns: process.stdout.columns, rows: process.stdout.rows }),
 })

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { CliIo } from './io.js'
 import { openStore } from './open-store.js'
 import { type Format, type Output, render } from './output.js'
-import { startProgress } from './progress.js'
+import { type Progress, startProgress } from './progress.js'
 
 /** The options every command accepts (declared on the program). */
 export interface GlobalOptions {
@@ -18,11 +18,20 @@ export interface CliContext {
   /**
    * Opens the store from `--dsn`/`--schema` (or `PGQRS_*`), shows a spinner labelled `label` while
    * the work is slow, runs `fn`, closes the store (also when `fn` throws) and prints its output in
-   * `--format`.
+   * `--format`. A long-running command stops the spinner itself once it is up (`progress.stop()`).
    */
-  withStore(cmd: Command, label: string, fn: (store: Store) => Promise<Output>): Promise<void>
+  withStore(
+    cmd: Command,
+    label: string,
+    fn: (store: Store, progress: Progress) => Promise<Output>,
+  ): Promise<void>
   /** The exit code of a command that ran to the end (1 when its output reports a failure). */
   readonly exitCode: number
+  /**
+   * Resolves when a long-running command should end: `io.signal` aborts, or (without one) the
+   * process gets SIGINT or SIGTERM, which is listened for only until then.
+   */
+  untilStopped(): Promise<void>
 }
 
 /** Warnings from the store go to stderr, one line each; debug and info are dropped. */
@@ -30,6 +39,25 @@ function stderrLogger(io: CliIo): Logger {
   const noop = () => {}
   const line = (message: string) => io.stderr(`pgqrs: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
   return { debug: noop, info: noop, warn: (m) => line(`warning: ${m}`), error: line }
+}
+
+/** See {@link CliContext.untilStopped}. */
+function untilStopped(io: CliIo): Promise<void> {
+  const signal = io.signal
+  if (signal) {
+    return signal.aborted
+      ? Promise.resolve()
+      : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  }
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
 }
 
 /** Creates the context of one `run()`. */
@@ -40,6 +68,7 @@ export function createContext(io: CliIo): CliContext {
     get exitCode() {
       return exitCode
     },
+    untilStopped: () => untilStopped(io),
     async withStore(cmd, label, fn) {
       const globals = cmd.optsWithGlobals<GlobalOptions>()
       const env = configFromEnv(io.env ?? process.env)
@@ -60,7 +89,7 @@ export function createContext(io: CliIo): CliContext {
       try {
         const store = await openStore(dsn, config)
         try {
-          output = await fn(store)
+          output = await fn(store, progress)
         } catch (e) {
           await store.close().catch(() => {})
           throw e
@@ -69,7 +98,7 @@ export function createContext(io: CliIo): CliContext {
       } finally {
         progress.stop()
       }
-      io.stdout(render(output, globals.format))
+      if (!output.written) io.stdout(render(output, globals.format))
       if (output.failure !== undefined) {
         io.stderr(`pgqrs: ${output.failure}\n`)
         exitCode = 1

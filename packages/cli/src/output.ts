@@ -9,6 +9,8 @@ export interface Output {
    * output is still printed, then this line goes to stderr and the exit code is 1.
    */
   readonly failure?: string
+  /** Set when the command already wrote everything itself (`stats --watch`): nothing more is printed. */
+  readonly written?: boolean
 }
 
 /** The output formats of `--format`. */

@@ -44,3 +44,10 @@ export function parseChoiceList<T extends string>(allowed: readonly T[]) {
     return out
   }
 }
+
+/** A TCP port, 0 to 65535 (`--port`; 0 lets the system pick one). */
+export function parsePort(value: string): number {
+  const n = integer(value, 0, 'a port from 0 to 65535')
+  if (n > 65_535) throw new InvalidArgumentError('use a port from 0 to 65535.')
+  return n
+}

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { registerDashboard } from './commands/dashboard.js'
 import { registerDlq } from './commands/dlq.js'
 import { registerInstall } from './commands/install.js'
 import { registerMessages } from './commands/messages.js'
@@ -53,5 +54,6 @@ export function createProgram(ctx: CliContext): Command {
   registerWorkers(program, ctx)
   registerRuns(program, ctx)
   registerStats(program, ctx)
+  registerDashboard(program, ctx)
   return program
 }

@@ -29,7 +29,8 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['runs list', ['--workflow <name>', '--status <status>', '--limit <n>']],
   ['runs show', []],
   ['runs cancel', []],
-  ['stats', []],
+  ['stats', ['--watch', '--interval <ms>']],
+  ['dashboard', ['--port <n>', '--host <address>', '--read-only', '--base-path <path>']],
 ]
 
 describe('pgqrs --help', () => {

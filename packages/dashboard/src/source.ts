@@ -1,0 +1,157 @@
+import type {
+  ListMessagesOptions,
+  QueueMessage,
+  QueueMetrics,
+  QueueRecord,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  Store,
+  WorkerRecord,
+  WorkflowRecord,
+} from '@pgqrs/core'
+import { admin } from '@pgqrs/queue'
+
+/** A message state the queue page filters by. */
+export type MessageListState = NonNullable<ListMessagesOptions['state']>
+
+/** One delivery of a message, for its error history (see {@link DashboardSource.messageAttempts}). */
+export interface MessageAttempt {
+  readonly attempt: number
+  readonly startedAt: Date
+  readonly endedAt: Date | null
+  readonly outcome: 'running' | 'archived' | 'retried' | 'dead' | 'released' | 'lost'
+  readonly error: string | null
+}
+
+/** Exact run counts by status (see {@link DashboardSource.runStatusCounts}). */
+export type RunStatusCounts = Readonly<Partial<Record<RunStatus, number>>>
+
+/**
+ * Everything the dashboard reads and does, as one narrow interface. Every list takes a limit and
+ * every page view makes a fixed number of calls (never one per row). {@link storeSource} builds it
+ * on today's `admin(store)` and store repositories; optional members are capabilities that the
+ * store layer does not have yet: the pages show them only when they are present.
+ */
+export interface DashboardSource {
+  /** The store's backend name (`postgres`, `sqlite`, `turso`, …): shown in the header. */
+  readonly backend: string
+  /**
+   * Counts of every queue. Today this is `admin.allQueueMetrics()`, which counts the archive (its
+   * cost grows with the archive): the dashboard calls it only from its sampler, never per page view.
+   */
+  queueMetrics(): Promise<QueueMetrics[]>
+  /** All queues (names and ids), for the worker table. */
+  queues(): Promise<QueueRecord[]>
+  /** Registered workers, live ones first, at most `limit`. */
+  workers(options: { limit: number }): Promise<WorkerRecord[]>
+  /** One worker, or null. */
+  worker(id: number): Promise<WorkerRecord | null>
+  /** Messages of `queue` in `state`, at most `limit`. */
+  messages(
+    queue: string,
+    options: { state: MessageListState; limit: number },
+  ): Promise<QueueMessage[]>
+  /** One message (active, archived or dead), or null. */
+  message(id: number): Promise<QueueMessage | null>
+  /** The workflow run a message carries, or null. */
+  messageRun(messageId: number): Promise<RunRecord | null>
+  /** Every delivery of a message with its outcome and error, oldest first (not in the store yet). */
+  messageAttempts?(id: number, options: { limit: number }): Promise<MessageAttempt[]>
+  /** Workflow definitions. */
+  workflows(): Promise<WorkflowRecord[]>
+  /** Runs, newest first, at most `limit`. */
+  runs(options: { workflow?: string; status?: RunStatus; limit: number }): Promise<RunRecord[]>
+  /** Exact run counts by status, in one bounded query (not in the store yet). */
+  runStatusCounts?(): Promise<RunStatusCounts>
+  /** One run, or null. */
+  run(id: number): Promise<RunRecord | null>
+  /** Steps of a run in the order they started, at most `limit`. */
+  steps(runId: number, options: { limit: number }): Promise<StepRecord[]>
+
+  /** Brings a dead or archived message back (same id, attempts reset). */
+  replayMessage(id: number): Promise<void>
+  /** Cancels a pending (not leased) message: it is never delivered (not in the store yet). */
+  cancelMessage?(id: number): Promise<boolean>
+  /** Deletes archived messages of `queue` older than `olderThanMs`; returns how many. */
+  purgeArchived(options: { queue: string; olderThanMs: number }): Promise<number>
+  /** Asks a run to stop: CANCELLING, then CANCELLED at its next step boundary or delivery. */
+  cancelRun(id: number): Promise<void>
+  /** Wakes a SLEEPING or PAUSED run now. */
+  resumeRun(id: number): Promise<void>
+  /** Suspends a worker (from ready, polling or interrupted): it stops leasing at its next poll. */
+  suspendWorker(id: number): Promise<void>
+  /** Resumes a suspended worker. */
+  resumeWorker(id: number): Promise<void>
+  /** Interrupts a polling worker: it finishes its poll and stops. */
+  interruptWorker(id: number): Promise<void>
+  /** Shuts a suspended worker down (stopped). */
+  shutdownWorker(id: number): Promise<void>
+}
+
+/** Live statuses sort before stopped ones in the worker table. */
+const LIVE_FIRST = (a: WorkerRecord, b: WorkerRecord) =>
+  Number(a.status === 'stopped') - Number(b.status === 'stopped') ||
+  b.heartbeatAt.getTime() - a.heartbeatAt.getTime()
+
+/**
+ * A {@link DashboardSource} on today's `admin(store)` and store repositories. Three reads are not
+ * bounded in the store yet, and are cut here after the query: `workers` (the registry is read
+ * whole), `steps` (all steps of the run) and `queueMetrics` (counts the archive). The optional
+ * members are absent: the store has no message cancel, attempt history or run counts yet.
+ *
+ * @example
+ * ```ts
+ * const dashboard = createDashboard({ source: storeSource(store) })
+ * ```
+ */
+export function storeSource(store: Store): DashboardSource {
+  const a = admin(store)
+  return {
+    backend: store.backend,
+    queueMetrics: () => a.allQueueMetrics(),
+    queues: () => store.queues.list(),
+    async workers({ limit }) {
+      // not bounded in the store: WorkerRepository.list has no limit (reported as a needed API)
+      return (await store.workers.list()).sort(LIVE_FIRST).slice(0, limit)
+    },
+    worker: (id) => store.workers.get(id),
+    messages: (queue, { state, limit }) => store.messages.list(queue, { state, limit }),
+    message: (id) => store.messages.get(id),
+    messageRun: (messageId) => store.runs.getByMessage(messageId),
+    workflows: () => store.workflows.list(),
+    runs: ({ workflow, status, limit }) =>
+      store.runs.list({
+        limit,
+        ...(workflow ? { workflow } : {}),
+        ...(status ? { status } : {}),
+      }),
+    run: (id) => store.runs.get(id),
+    async steps(runId, { limit }) {
+      // not bounded in the store: StepRepository.list has no limit (reported as a needed API)
+      return (await store.steps.list(runId)).slice(0, limit)
+    },
+    async replayMessage(id) {
+      await a.replay(id)
+    },
+    purgeArchived: ({ queue, olderThanMs }) => a.purgeArchived({ queue, olderThanMs }),
+    async cancelRun(id) {
+      await a.cancelRun(id)
+    },
+    async resumeRun(id) {
+      await a.resumeRun(id)
+    },
+    async suspendWorker(id) {
+      await a.suspendWorker(id)
+    },
+    async resumeWorker(id) {
+      await a.resumeWorker(id)
+    },
+    async interruptWorker(id) {
+      await a.interruptWorker(id)
+    },
+    async shutdownWorker(id) {
+      await a.shutdownWorker(id)
+    },
+  }
+}
