@@ -16,6 +16,30 @@ export interface Settings {
   readonly concurrency: number
   /** `GRACE_MS`: how long SIGTERM waits for running jobs, default 10 000. */
   readonly graceMs: number
+  /**
+   * `API_TOKENS`: `caller:token` pairs, comma separated (`alice:s3cret,bob:t0ken`); requests
+   * authenticate with `Authorization: Bearer <token>`. Required: the example serves no anonymous
+   * caller.
+   */
+  readonly tokens: ReadonlyMap<string, string>
+}
+
+/** `caller:token,…` → token → caller; `ConfigError` naming API_TOKENS when malformed or empty. */
+function tokens(raw: string | undefined): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const pair of (raw ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const m = /^\s*([A-Za-z0-9_.-]{1,64}):(\S{8,256})\s*$/.exec(pair)
+    if (!m) {
+      throw new ConfigError(
+        'API_TOKENS',
+        'API_TOKENS: use caller:token pairs, comma separated (callers [A-Za-z0-9_.-], tokens of 8+ characters)',
+      )
+    }
+    map.set(m[2]!, m[1]!)
+  }
+  if (map.size === 0)
+    throw new ConfigError('API_TOKENS', 'Set API_TOKENS, e.g. API_TOKENS=alice:s3cret-token')
+  return map
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -39,5 +63,6 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     queue: env.QUEUE || 'jobs',
     concurrency: int(env, 'CONCURRENCY', 4),
     graceMs: int(env, 'GRACE_MS', 10_000),
+    tokens: tokens(env.API_TOKENS),
   }
 }

@@ -1,3 +1,4 @@
+import { terminalSafe } from './table.js'
 import { CommanderError } from 'commander'
 import { createContext } from './context.js'
 import type { CliIo } from './io.js'
@@ -9,7 +10,8 @@ export const EXIT = { ok: 0, error: 1, usage: 2 } as const
 /** The message of any thrown value, on one line. */
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message || error.name : String(error)
-  return message.replace(/\s*\n\s*/g, ' ').trim()
+  // an error may quote stored text (a worker name, a payload): never let it drive the terminal
+  return terminalSafe(message.replace(/\s*[\n\r\t]\s*/g, ' ').trim())
 }
 
 /**

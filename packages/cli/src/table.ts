@@ -10,6 +10,28 @@ const MAX_CELL = 60
 // No colours: the output is the same on a terminal, in a pipe and in a test.
 const STYLE = { head: [], border: [], compact: true }
 
+/**
+ * Control characters a terminal would act on (C0 and DEL, C1, and the bidirectional overrides and
+ * isolates that reorder what is shown), which may come from anywhere pgqrs stores user text
+ * (worker and host names, step keys, dedupe keys, errors, payloads).
+ */
+const UNSAFE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text made safe for a terminal: every control character and bidi override shown escaped
+ * (`\x1b`, `\u202e`) instead of acting. Tabs and newlines are kept for the caller to handle.
+ * JSON output never goes through this: it stays exact.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
 /** One cell as text: dates in ISO 8601, null as empty, JSON values compact and cut at 60 characters. */
 export function cell(value: unknown): string {
   if (value === null || value === undefined) return ''
@@ -20,7 +42,7 @@ export function cell(value: unknown): string {
       : typeof value === 'object'
         ? (JSON.stringify(value) ?? '')
         : String(value)
-  const line = text.replace(/\s*\n\s*/g, ' ')
+  const line = terminalSafe(text.replace(/\s*[\n\r\t]\s*/g, ' '))
   return line.length > MAX_CELL ? `${line.slice(0, MAX_CELL - 1)}…` : line
 }
 

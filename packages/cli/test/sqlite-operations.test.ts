@@ -94,6 +94,42 @@ describe('workers (SQLite)', () => {
     )
     expectError(await cliRaw('workers', 'suspend', 'nobody'), /worker "nobody" not found/)
   })
+
+  it('workers reclaim refuses a fresh heartbeat, and frees the name with --force or once stale', async () => {
+    await withLibrary(dsn, (store) =>
+      store.workers.register({ name: 'crashed-box', hostname: 'gone', pid: 7 }),
+    )
+    expectError(await cliRaw('workers', 'reclaim', 'crashed-box'), /looks alive/)
+    expect(await cliJson('workers', 'reclaim', 'crashed-box', '--force')).toMatchObject({
+      name: 'crashed-box',
+      status: 'stopped',
+    })
+    await withLibrary(dsn, (store) =>
+      store.workers.register({ name: 'stale-box', hostname: 'gone', pid: 8 }),
+    )
+    await new Promise((r) => setTimeout(r, 50))
+    expect(await cliJson('workers', 'reclaim', 'stale-box', '--stale-after', '10')).toMatchObject({
+      status: 'stopped',
+    })
+  })
+
+  it('control characters and bidi overrides in stored text are escaped in tables, exact in JSON', async () => {
+    const evil = 'evil\u001b]0;pwned\u0007\u202egnp.exe'
+    await withLibrary(dsn, (store) =>
+      store.workers.register({ name: evil, hostname: 'h\u001b[2J', pid: 9 }),
+    )
+    const table = await cli('workers', 'list')
+    expect(table).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)
+    expect(table).toContain('evil\\x1b]0;pwned\\x07\\u202egnp.exe')
+    expect(table).toContain('h\\x1b[2J')
+    const json = await cliJson<{ name: string; hostname: string }[]>('workers', 'list')
+    expect(json.find((w) => w.name === evil)?.hostname).toBe('h\u001b[2J')
+    // an error that quotes what it was given is escaped too
+    const refused = await cliRaw('workers', 'suspend', 'ghost\u202eeman')
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).not.toMatch(/[\u001b\u0007\u202e]/)
+    expect(refused.stderr).toContain('ghost\\u202eeman')
+  })
 })
 
 describe('runs (SQLite)', () => {

@@ -19,6 +19,13 @@ export interface PgqrsConfig {
   readonly maxConnections?: number
   /** How long to wait for a connection before `ConnectionError`. Default 10 000 ms. */
   readonly connectTimeoutMs?: number
+  /**
+   * Postgres: the longest a statement on the store's own pool may run or wait for an answer. The
+   * server cancels it (`statement_timeout`), and a connection that stops answering (a half-open
+   * TCP connection) is closed after it, so a claim or `stop()` never hangs on a dead link.
+   * Default 60 000 ms.
+   */
+  readonly statementTimeoutMs?: number
   /** Default lease of a dequeued message. Default 30 000 ms. */
   readonly leaseMs?: number
   /** Default deliveries before a message is dead. Default 5. */
@@ -38,6 +45,7 @@ export interface ResolvedConfig {
   readonly schema: string
   readonly maxConnections: number
   readonly connectTimeoutMs: number
+  readonly statementTimeoutMs: number
   readonly leaseMs: number
   readonly maxAttempts: number
   readonly pollIntervalMs: number
@@ -51,6 +59,7 @@ export const DEFAULT_CONFIG = Object.freeze({
   schema: 'pgqrs',
   maxConnections: 10,
   connectTimeoutMs: 10_000,
+  statementTimeoutMs: 60_000,
   leaseMs: 30_000,
   maxAttempts: 5,
   pollIntervalMs: 1_000,
@@ -104,6 +113,7 @@ const KNOWN_KEYS = new Set([
   'schema',
   'maxConnections',
   'connectTimeoutMs',
+  'statementTimeoutMs',
   'leaseMs',
   'maxAttempts',
   'pollIntervalMs',
@@ -162,6 +172,11 @@ export function resolveConfig(
       config.connectTimeoutMs ?? DEFAULT_CONFIG.connectTimeoutMs,
       MAX_TIMER_MS,
     ),
+    statementTimeoutMs: positiveInt(
+      'statementTimeoutMs',
+      config.statementTimeoutMs ?? DEFAULT_CONFIG.statementTimeoutMs,
+      MAX_TIMER_MS,
+    ),
     leaseMs: positiveInt('leaseMs', config.leaseMs ?? DEFAULT_CONFIG.leaseMs, MAX_TIMER_MS),
     maxAttempts: positiveInt(
       'maxAttempts',
@@ -186,6 +201,7 @@ export function resolveConfig(
 const ENV_INTS = {
   PGQRS_MAX_CONNECTIONS: 'maxConnections',
   PGQRS_CONNECT_TIMEOUT_MS: 'connectTimeoutMs',
+  PGQRS_STATEMENT_TIMEOUT_MS: 'statementTimeoutMs',
   PGQRS_LEASE_MS: 'leaseMs',
   PGQRS_MAX_ATTEMPTS: 'maxAttempts',
   PGQRS_POLL_INTERVAL_MS: 'pollIntervalMs',
@@ -195,7 +211,7 @@ const ENV_INTS = {
 /**
  * Maps `PGQRS_*` environment variables to a DSN and a config, for apps and the CLI (packages never
  * read the environment themselves): `PGQRS_DSN`, `PGQRS_SCHEMA`, `PGQRS_MAX_CONNECTIONS`,
- * `PGQRS_CONNECT_TIMEOUT_MS`, `PGQRS_LEASE_MS`, `PGQRS_MAX_ATTEMPTS`, `PGQRS_POLL_INTERVAL_MS`,
+ * `PGQRS_CONNECT_TIMEOUT_MS`, `PGQRS_STATEMENT_TIMEOUT_MS`, `PGQRS_LEASE_MS`, `PGQRS_MAX_ATTEMPTS`, `PGQRS_POLL_INTERVAL_MS`,
  * `PGQRS_HEARTBEAT_INTERVAL_MS`. A malformed number throws `ConfigError` naming the variable.
  */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): {

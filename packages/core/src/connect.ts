@@ -5,6 +5,7 @@ import type { PgqrsConfig } from './config.js'
 import { resolveConfig } from './config.js'
 import { parseDsn, type ParsedDsn } from './dsn.js'
 import { ConfigError } from './errors.js'
+import { scrubError, secretsOf } from './secrets.js'
 import type { Store } from './store/store.js'
 
 /**
@@ -75,5 +76,10 @@ export async function connect(dsn: string, config: PgqrsConfig = {}): Promise<St
       `${parsed.package} does not export openStore(): install a matching version`,
     )
   }
-  return mod.openStore(parsed, config)
+  try {
+    return await mod.openStore(parsed, config)
+  } catch (e) {
+    // A failing connect must not carry the DSN's password or token anywhere in its error chain.
+    throw scrubError(e, secretsOf(dsn))
+  }
 }

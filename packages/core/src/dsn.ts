@@ -62,12 +62,9 @@ export function parseDsn(dsn: string): ParsedDsn {
     let url: URL
     try {
       url = new URL(dsn.trim())
-    } catch (cause) {
-      throw new ConfigError(
-        'dsn',
-        'Malformed postgres DSN: use postgres://user:pass@host:5432/db',
-        { cause },
-      )
+    } catch {
+      // Node's URL error keeps the raw input (the whole DSN, password included): never the cause
+      throw new ConfigError('dsn', 'Malformed postgres DSN: use postgres://user:pass@host:5432/db')
     }
     if (!url.hostname && !url.searchParams.get('host')) {
       throw new ConfigError(
@@ -107,12 +104,9 @@ export function parseDsn(dsn: string): ParsedDsn {
   let url: URL
   try {
     url = new URL(dsn.trim())
-  } catch (cause) {
-    throw new ConfigError(
-      'dsn',
-      'Malformed libsql DSN: use libsql://db-org.turso.io?authToken=...',
-      { cause },
-    )
+  } catch {
+    // Node's URL error keeps the raw input (the whole DSN, auth token included): never the cause
+    throw new ConfigError('dsn', 'Malformed libsql DSN: use libsql://db-org.turso.io?authToken=...')
   }
   if (!url.hostname)
     throw new ConfigError(
@@ -143,10 +137,8 @@ function localPath(rest: string, scheme: string): string {
   } else path = clean
   try {
     path = decodeURIComponent(path)
-  } catch (cause) {
-    throw new ConfigError('dsn', `Malformed ${scheme} DSN: bad percent-encoding in the path`, {
-      cause,
-    })
+  } catch {
+    throw new ConfigError('dsn', `Malformed ${scheme} DSN: bad percent-encoding in the path`)
   }
   if (!path)
     throw new ConfigError(

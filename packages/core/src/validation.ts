@@ -219,3 +219,30 @@ export function storableText(text: string, maxChars = 10_000): string {
   }
   return out
 }
+
+/**
+ * The longest delay pgqrs stores (`delayMs`, `olderThanMs`, stale thresholds, sleeps), in ms:
+ * about 285 years, so that "now + delay" is a valid instant on every backend (a JavaScript Date,
+ * a Postgres timestamptz, an SQLite integer).
+ */
+export const MAX_DELAY_MS = 9_000_000_000_000
+
+/** The earliest and latest instants a `runAt` may name: 1970-01-01 to 9999-12-31, on every backend. */
+export const RUN_AT_RANGE = Object.freeze({
+  min: new Date(0),
+  max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)),
+})
+
+/** Throws `ValidationError` unless `value` is a valid `Date` within {@link RUN_AT_RANGE}. */
+export function validateInstant(field: string, value: unknown): Date {
+  const date = validateDate(field, value)
+  if (date < RUN_AT_RANGE.min || date > RUN_AT_RANGE.max) {
+    throw new ValidationError(
+      field,
+      value,
+      'a Date from 1970-01-01 to 9999-12-31',
+      `Invalid ${field} ${date.toISOString()}: use a Date from 1970-01-01 to 9999-12-31`,
+    )
+  }
+  return date
+}

@@ -11,6 +11,7 @@ import {
   toError,
   ValidationError,
   validateInt,
+  MAX_DELAY_MS,
 } from '@pgqrs/core'
 
 /** Options of {@link Consumer.dequeue}. */
@@ -116,7 +117,7 @@ export class Consumer<T = unknown> {
     const attempts = validateInt('msg.attempts', msg.attempts, 0)
     const delay =
       options.delayMs !== undefined
-        ? validateInt('delayMs', options.delayMs, 0)
+        ? validateInt('delayMs', options.delayMs, 0, MAX_DELAY_MS)
         : backoffDelay(
             options.backoff ? checkBackoff(options.backoff) : this.backoff,
             Math.max(0, attempts - 1),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { inspect } from 'node:util'
 import {
   type PgqrsConfig,
   type QueueRecord,
@@ -233,6 +234,21 @@ export class KyselyStore implements Store {
     _onNotify: (channel: string) => void,
   ): Promise<Subscription | null> {
     return null
+  }
+
+  /**
+   * What `console.log(store)` and `util.inspect` show: the backend, its capabilities and schema,
+   * never the driver objects under it (a pool's connection string holds a password).
+   */
+  [inspect.custom](): string {
+    const schema =
+      this.#exec.f.family === 'postgres' ? `, schema: ${JSON.stringify(this.config.schema)}` : ''
+    return `${this.constructor.name} { backend: ${JSON.stringify(this.backend)}${schema}, concurrency: ${JSON.stringify(this.capabilities.concurrency)} }`
+  }
+
+  /** JSON of the store: the same summary as {@link inspect}, no driver object. */
+  toJSON(): { backend: string; schema: string; capabilities: StoreCapabilities } {
+    return { backend: this.backend, schema: this.config.schema, capabilities: this.capabilities }
   }
 
   /** Releases what the store opened; safe to call twice. */

@@ -33,3 +33,30 @@ export function isBusy(error: unknown): boolean {
   const code = codeOf(error)
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')
 }
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+
+/**
+ * The network error code somewhere in an error's cause chain (a remote libSQL database answers an
+ * outage with "fetch failed", whose causes say ECONNREFUSED or an undici connect timeout), or null.
+ * @internal
+ */
+export function networkCode(error: unknown): string | null {
+  let e: unknown = error
+  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_')))
+      return code
+    e = (e as { cause?: unknown }).cause
+  }
+  return null
+}

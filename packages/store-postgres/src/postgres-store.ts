@@ -5,6 +5,8 @@ import {
   PgqrsError,
   type Subscription,
   resolveConfig,
+  safeCause,
+  secretsOf,
 } from '@pgqrs/core'
 import { KyselyStore } from '@pgqrs/store-kysely'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -43,9 +45,9 @@ const POSTGRES_CAPABILITIES = Object.freeze({
  * ```
  */
 export class PostgresStore extends KyselyStore {
-  /** The pool the store runs on. */
-  readonly pool: pg.Pool
+  readonly #pool: pg.Pool
   readonly #listener: Listener
+  readonly #secrets: string[]
 
   constructor(options: PostgresStoreOptions) {
     const { connectionString, pool, listenUrl, ...config } = options
@@ -59,6 +61,11 @@ export class PostgresStore extends KyselyStore {
         connectionString,
         max: resolved.maxConnections,
         connectionTimeoutMillis: resolved.connectTimeoutMs,
+        // the server cancels a statement that runs longer than this
+        statement_timeout: resolved.statementTimeoutMs,
+        // a peer that vanished (a host gone, a cut cable) is noticed by the kernel
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       })
     if (!pool) {
       // An idle client that dies (server restart) must not crash the process; the next query reconnects.
@@ -73,6 +80,7 @@ export class PostgresStore extends KyselyStore {
       client.on('error', (err) =>
         resolved.logger.warn('postgres connection failed', { error: err.message }),
       )
+      if (!pool) guardClient(client, resolved.statementTimeoutMs)
     })
     const owned = !pool
     super({
@@ -86,8 +94,14 @@ export class PostgresStore extends KyselyStore {
         if (owned) await p.end()
       },
     })
-    this.pool = p
+    this.#pool = p
+    this.#secrets = secretsOf(connectionString ?? null)
     this.#listener = new Listener(p, this.notifyChannel!, resolved.logger, listenUrl)
+  }
+
+  /** The pool the store runs on (yours when you passed one). */
+  get pool(): pg.Pool {
+    return this.#pool
   }
 
   /** Checks that the database answers within `connectTimeoutMs`; throws `ConnectionError`. */
@@ -102,11 +116,10 @@ export class PostgresStore extends KyselyStore {
         }),
       ])
     } catch (cause) {
-      throw new ConnectionError(
-        'postgres',
-        `Cannot reach PostgreSQL: ${(cause as Error).message}`,
-        { cause },
-      )
+      const safe = safeCause(cause, this.#secrets)
+      throw new ConnectionError('postgres', `Cannot reach PostgreSQL: ${safe.message}`, {
+        cause: safe,
+      })
     } finally {
       clearTimeout(timer)
     }
@@ -145,6 +158,37 @@ export class PostgresStore extends KyselyStore {
     onNotify: (channel: string) => void,
   ): Promise<Subscription | null> {
     return this.#listener.subscribe(channels, onNotify)
+  }
+}
+
+/**
+ * Closes a pooled connection whose statement gets no answer within `timeoutMs` (plus a second for
+ * the server's own `statement_timeout` to answer first): a half-open connection (the network
+ * dropped it without a reset) would otherwise hang the query, and the claim or `stop()` waiting
+ * on it, until the kernel gives up many minutes later. The query rejects with an `ETIMEDOUT`
+ * error, which pgqrs reports as `ConnectionError`; the pool replaces the connection. @internal
+ */
+export function guardClient(client: pg.ClientBase, timeoutMs: number): void {
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown
+  const limit = timeoutMs + 1_000
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+    const result = original(...args)
+    if (!(result instanceof Promise)) return result // callback style (pg-pool's own calls)
+    let timer: NodeJS.Timeout | undefined
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = Object.assign(
+          new Error(`PostgreSQL gave no answer within ${limit} ms: the connection was closed`),
+          { code: 'ETIMEDOUT' },
+        )
+        reject(error)
+        ;(
+          client as unknown as { connection?: { stream?: { destroy(e?: Error): void } } }
+        ).connection?.stream?.destroy(error)
+      }, limit)
+      timer.unref?.()
+    })
+    return Promise.race([result, silent]).finally(() => clearTimeout(timer))
   }
 }
 
@@ -218,7 +262,7 @@ class Listener {
     client.on('error', onError)
     try {
       await client.query(`LISTEN "${this.#channel.replaceAll('"', '""')}"`)
-      await this.#selfTest()
+      await this.#selfTest(client)
     } catch (e) {
       release(true)
       throw e
@@ -229,10 +273,13 @@ class Listener {
 
   /**
    * LISTEN "succeeds" behind PgBouncer in transaction mode, but notifications never arrive. Send
-   * one through the pool and wait for it; if it does not come, say so loudly once and let the
-   * workers poll.
+   * one on the listening connection itself (a session receives its own notifications; behind a
+   * transaction-mode pooler the NOTIFY runs on some other server session, so it does not come
+   * back) and wait for it; if it does not come, say so loudly once and let the workers poll.
+   * Sending it on the listening connection also means a pool of one connection (held by this
+   * listener) cannot make the test wait for a free connection.
    */
-  async #selfTest(): Promise<void> {
+  async #selfTest(client: pg.ClientBase): Promise<void> {
     const token = `__pgqrs_probe__:${Math.random().toString(36).slice(2)}`
     const arrived = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 2_000)
@@ -244,7 +291,7 @@ class Listener {
         },
       }
     })
-    await this.#pool.query('select pg_notify($1, $2)', [this.#channel, token])
+    await client.query('select pg_catalog.pg_notify($1, $2)', [this.#channel, token])
     const ok = await arrived
     this.#probe = null
     if (!ok && !this.#broken) {

@@ -64,9 +64,19 @@ export class SqliteStore extends KyselyStore {
       )
     }
     const inMemory = db.name === ':memory:' || db.memory || db.name === ''
-    if (!inMemory) db.pragma('journal_mode = WAL')
-    db.pragma('busy_timeout = 5000')
-    db.pragma('foreign_keys = ON')
+    try {
+      if (!inMemory) db.pragma('journal_mode = WAL')
+      db.pragma('busy_timeout = 5000')
+      db.pragma('foreign_keys = ON')
+    } catch (cause) {
+      // not a database (or unreadable): close what we opened before saying so
+      if (!database) db.close()
+      throw new ConnectionError(
+        'sqlite',
+        `Cannot use SQLite database ${JSON.stringify(path ?? db.name)}: ${(cause as Error).message}`,
+        { cause },
+      )
+    }
     const owned = !database
     super({
       db: new Kysely({ dialect: new SqliteDialect({ database: db }) }),

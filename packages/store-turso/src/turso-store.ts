@@ -5,7 +5,10 @@ import {
   type PgqrsConfig,
   type ParsedDsn,
   PgqrsError,
+  redactUrl,
   resolveConfig,
+  safeCause,
+  secretsOf,
 } from '@pgqrs/core'
 import { isBusy, KyselyStore } from '@pgqrs/store-kysely'
 import { Kysely } from 'kysely'
@@ -90,11 +93,10 @@ export class TursoStore extends KyselyStore {
     try {
       await this.#ready
     } catch (cause) {
-      throw new ConnectionError(
-        'turso',
-        `Cannot set up libSQL database: ${(cause as Error).message}`,
-        { cause },
-      )
+      const safe = safeCause(cause, this.#conn.secrets)
+      throw new ConnectionError('turso', `Cannot set up libSQL database: ${safe.message}`, {
+        cause: safe,
+      })
     }
   }
 
@@ -110,12 +112,15 @@ class Connection {
   readonly owned: boolean
   readonly #url: string
   readonly #authToken: string | undefined
+  /** The auth token and URL secrets: masked in every error the store builds. */
+  readonly secrets: string[]
   readonly facade: Pick<Client, 'execute' | 'transaction' | 'batch' | 'executeMultiple' | 'close'>
 
   constructor(client: Client | null, url: string, authToken: string | undefined) {
     this.owned = client === null
     this.#url = url
     this.#authToken = authToken
+    this.secrets = [...secretsOf(url), ...(authToken ? [authToken] : [])]
     this.current = client ?? this.#open()
     this.facade = {
       execute: ((...a: Parameters<Client['execute']>) =>
@@ -137,10 +142,11 @@ class Connection {
         concurrency: 1,
       } as Parameters<typeof createClient>[0])
     } catch (cause) {
+      const safe = safeCause(cause, this.secrets)
       throw new ConnectionError(
         'turso',
-        `Cannot open libSQL database ${JSON.stringify(this.#url)}: ${(cause as Error).message}`,
-        { cause },
+        `Cannot open libSQL database ${JSON.stringify(redactUrl(this.#url))}: ${safe.message}`,
+        { cause: safe },
       )
     }
   }
@@ -188,6 +194,11 @@ export async function openStore(dsn: ParsedDsn, config: PgqrsConfig): Promise<Tu
   if (dsn.backend !== 'turso')
     throw new PgqrsError('CONFIG', `@pgqrs/store-turso cannot open a ${dsn.backend} DSN`)
   const store = new TursoStore({ ...config, url: dsn.url, authToken: dsn.authToken })
-  await store.ready()
+  try {
+    await store.ready()
+  } catch (e) {
+    await store.close() // never leave the client open behind a failed connect
+    throw e
+  }
   return store
 }

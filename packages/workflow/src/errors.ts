@@ -1,4 +1,4 @@
-import { PgqrsError, storableText, ValidationError } from '@pgqrs/core'
+import { MAX_DELAY_MS, PgqrsError, storableText, ValidationError } from '@pgqrs/core'
 
 /**
  * A step failure worth retrying: the step is retried after `retryAfterMs` (or the retry policy's
@@ -57,8 +57,8 @@ export function pauseError(ms: number, message: string): PausedError {
   return new PausedError(ms, message)
 }
 
-/** The longest pause or sleep, in ms: 2^53 ms after now would be no valid date. */
-export const MAX_WAIT_MS = 9_000_000_000_000
+/** The longest pause or sleep, in ms: `MAX_DELAY_MS` of `@pgqrs/core` (about 285 years). */
+export const MAX_WAIT_MS = MAX_DELAY_MS
 
 /** The run was cancelled. */
 export class CancelledError extends PgqrsError {

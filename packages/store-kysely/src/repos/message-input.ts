@@ -6,9 +6,10 @@ import {
   MAX_ENQUEUE_BATCH,
   type ResolvedConfig,
   ValidationError,
-  validateDate,
   validateInt,
   validatePayload,
+  MAX_DELAY_MS,
+  validateInstant,
 } from '@pgqrs/core'
 
 /** An enqueue item after validation, with its payload already serialised. @internal */
@@ -55,9 +56,12 @@ export function prepareItems(
     const payloadText = validatePayload(item.payload, config.validation, batch ? i : undefined)
     const priority =
       item.priority === undefined ? 0 : validateInt(at('priority'), item.priority, -INT32, INT32)
-    const delayMs = item.delayMs === undefined ? 0 : validateInt(at('delayMs'), item.delayMs, 0)
+    const delayMs =
+      item.delayMs === undefined ? 0 : validateInt(at('delayMs'), item.delayMs, 0, MAX_DELAY_MS)
     const runAt =
-      item.runAt === undefined || item.runAt === null ? null : validateDate(at('runAt'), item.runAt)
+      item.runAt === undefined || item.runAt === null
+        ? null
+        : validateInstant(at('runAt'), item.runAt)
     const maxAttempts =
       item.maxAttempts === undefined
         ? config.maxAttempts

@@ -12,6 +12,7 @@ import {
   ValidationError,
   validateInt,
   validateName,
+  MAX_DELAY_MS,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
@@ -91,7 +92,7 @@ export class KyselyMessageRepository implements MessageRepository {
   }
 
   async release(refs: readonly LeaseRef[], delayMs = 0): Promise<boolean[]> {
-    validateInt('delayMs', delayMs, 0, INT32)
+    validateInt('delayMs', delayMs, 0, MAX_DELAY_MS)
     const u = usableRefs(refs, this.#x.f)
     if (u.ids.length === 0) return refs.map(() => false)
     const { f } = this.#x
@@ -110,7 +111,7 @@ export class KyselyMessageRepository implements MessageRepository {
 
   async fail(ref: LeaseRef, error: string, retryDelayMs: number): Promise<FailOutcome> {
     if (typeof error !== 'string') throw new ValidationError('error', error, 'a string')
-    validateInt('retryDelayMs', retryDelayMs, 0, INT32)
+    validateInt('retryDelayMs', retryDelayMs, 0, MAX_DELAY_MS)
     const u = usableRefs([ref], this.#x.f)
     if (u.ids.length === 0) return 'lost'
     // An error text comes from anywhere (a handler's exception): whatever it holds, it is stored.
@@ -125,7 +126,7 @@ export class KyselyMessageRepository implements MessageRepository {
 
   async reschedule(id: number, delayMs: number): Promise<boolean> {
     validateInt('id', id, 1)
-    validateInt('delayMs', delayMs, 0, INT32)
+    validateInt('delayMs', delayMs, 0, MAX_DELAY_MS)
     const { f } = this.#x
     return this.#x.write1('messages.reschedule', async (db) => {
       const r = await sql`update ${f.t('pgqrs_messages')} set visible_at = ${f.nowPlus(delayMs)}
@@ -198,7 +199,7 @@ export class KyselyMessageRepository implements MessageRepository {
     queue?: string
     includeDead?: boolean
   }): Promise<number> {
-    const olderThanMs = validateInt('olderThanMs', options?.olderThanMs, 0)
+    const olderThanMs = validateInt('olderThanMs', options?.olderThanMs, 0, MAX_DELAY_MS)
     if (options.queue !== undefined) validateName('queue', options.queue)
     const { f } = this.#x
     const cutoff = f.nowPlus(-olderThanMs)

@@ -18,6 +18,7 @@ import {
   validateInt,
   validateName,
   WorkflowNotFoundError,
+  validateInstant,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Db, Exec } from '../exec.js'
@@ -204,7 +205,7 @@ export class KyselyRunRepository implements RunRepository {
     const wakeAt =
       change.wakeAt === undefined || change.wakeAt === null
         ? change.wakeAt
-        : validateDate('wakeAt', change.wakeAt)
+        : validateInstant('wakeAt', change.wakeAt)
     return {
       to,
       from: RUN_TRANSITIONS[to],

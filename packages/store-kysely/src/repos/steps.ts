@@ -5,9 +5,9 @@ import {
   StoreError,
   type StepRecord,
   type StepRepository,
-  validateDate,
   validateInt,
   validateName,
+  validateInstant,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
@@ -103,7 +103,7 @@ export class KyselyStepRepository implements StepRepository {
     this.#checkWrite(runId, stepKey, lease)
     const { f } = this.#x
     const text = jsonText(error, this.#config)
-    const at = retryAt === null ? null : validateDate('retryAt', retryAt)
+    const at = retryAt === null ? null : validateInstant('retryAt', retryAt)
     return this.#update(
       'steps.fail',
       runId,

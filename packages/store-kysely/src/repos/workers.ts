@@ -11,6 +11,7 @@ import {
   type WorkerRecord,
   type WorkerRepository,
   type WorkerStatus,
+  MAX_DELAY_MS,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
@@ -63,7 +64,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
         where w.status = 'stopped'${
           worker.takeOverAfterMs === undefined
             ? sql``
-            : sql` or w.heartbeat_at <= ${f.nowPlus(-validateInt('takeOverAfterMs', worker.takeOverAfterMs, 0))}`
+            : sql` or w.heartbeat_at <= ${f.nowPlus(-validateInt('takeOverAfterMs', worker.takeOverAfterMs, 0, MAX_DELAY_MS))}`
         }
         returning ${COLS}`.execute(db)
       if (r.rows[0]) return toWorker(r.rows[0])
@@ -159,7 +160,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
   }
 
   async markStale(staleAfterMs: number): Promise<number[]> {
-    validateInt('staleAfterMs', staleAfterMs, 1)
+    validateInt('staleAfterMs', staleAfterMs, 1, MAX_DELAY_MS)
     const { f } = this.#x
     return this.#x.write1('workers.markStale', async (db) => {
       const rows = await f
@@ -175,7 +176,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
   }
 
   async health(options: { staleAfterMs: number; queue?: string }): Promise<WorkerHealth> {
-    validateInt('staleAfterMs', options?.staleAfterMs, 1)
+    validateInt('staleAfterMs', options?.staleAfterMs, 1, MAX_DELAY_MS)
     if (options.queue !== undefined) validateName('queue', options.queue)
     const { f } = this.#x
     const where =

@@ -6,7 +6,7 @@ import {
   StoreError,
   toError,
 } from '@pgqrs/core'
-import { codeOf, type ErrorContext } from '../translate-error.js'
+import { codeOf, type ErrorContext, networkCode } from '../translate-error.js'
 
 /**
  * Maps a SQLite or libSQL error to a pgqrs error by its code, never by its message text: unique
@@ -30,15 +30,11 @@ export async function translateSqliteError(
       cause: err,
     })
   }
-  if (
-    code.startsWith('SQLITE_CANTOPEN') ||
-    code.startsWith('SQLITE_NOTADB') ||
-    code === 'ENOTFOUND' ||
-    code === 'ECONNREFUSED'
-  ) {
+  const network = networkCode(error)
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_NOTADB') || network !== null) {
     return new ConnectionError(
       ctx.backend,
-      `${ctx.backend} database could not be opened during ${ctx.operation} (${code}): ${err.message}`,
+      `${ctx.backend} database could not be ${network === null ? 'opened' : 'reached'} during ${ctx.operation} (${network ?? code}): ${err.message}`,
       { cause: err },
     )
   }
