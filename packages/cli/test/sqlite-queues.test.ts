@@ -188,3 +188,21 @@ describe('stats (SQLite)', () => {
     )
   })
 })
+
+describe('secrets (issue 13)', () => {
+  it('a failing connect prints no password or token, in table and JSON format', async () => {
+    for (const [dsn, secret] of [
+      ['postgres://app:pw-Secret-123@127.0.0.1:1/app', 'pw-Secret-123'],
+      ['postgres://app:pw-Secret-123@[::1/app', 'pw-Secret-123'],
+      ['libsql://[bad?authToken=tok-Secret-456', 'tok-Secret-456'],
+    ] as const) {
+      for (const format of ['table', 'json']) {
+        const r = await pgqrs(['--dsn', dsn, '--format', format, 'stats'], {
+          env: { PGQRS_CONNECT_TIMEOUT_MS: '2000' },
+        })
+        expect(r.code, dsn).toBe(1)
+        expect(r.stdout + r.stderr, dsn).not.toContain(secret)
+      }
+    }
+  })
+})

@@ -248,3 +248,18 @@ describe('configFromEnv', () => {
     expect(err.message).toContain(name)
   })
 })
+
+describe('timer-backed options', () => {
+  it.each([
+    'connectTimeoutMs',
+    'statementTimeoutMs',
+    'leaseMs',
+    'pollIntervalMs',
+    'heartbeatIntervalMs',
+  ])('%s above 2^31 - 1 ms (what Node timers take) is a ConfigError naming the range', (field) => {
+    const err = configError(() => resolveConfig({ [field]: 3e9 }))
+    expect(err.field).toBe(field)
+    expect(err.message).toContain('2147483647')
+    expect(resolveConfig({ [field]: 2_147_483_647 })).toMatchObject({ [field]: 2_147_483_647 })
+  })
+})

@@ -2,8 +2,10 @@ import {
   ConfigError,
   InvalidStateTransitionError,
   LeaseLostError,
+  MAX_DELAY_MS,
   NAME_PATTERN,
   QueueNotFoundError,
+  RUN_AT_RANGE,
   ValidationError,
 } from '@pgqrs/core'
 import * as pgqrs from '@pgqrs/queue'
@@ -317,6 +319,37 @@ export function badInputTests(harness: StoreHarness): void {
       )
       await expectUnchanged(store, q, before)
       expect(await consumer.archive(current)).toBe(true)
+    })
+
+    it('one set of bounds on every backend: huge delays, instants out of range, a pid past 2^31 are ValidationErrors naming the range', async () => {
+      const { store } = fx
+      const q = await freshQueue(store, 'bounds')
+      const producer = await store.producer(q)
+      const huge = 2 ** 53 - 1
+      const refused: readonly (readonly [string, () => Promise<unknown>])[] = [
+        ['delayMs', () => producer.enqueue({ n: 1 }, { delayMs: huge })],
+        ['runAt', () => producer.enqueue({ n: 1 }, { runAt: new Date(Date.UTC(10_000, 0, 1)) })],
+        ['runAt', () => producer.enqueue({ n: 1 }, { runAt: new Date(-1) })],
+        ['olderThanMs', () => pgqrs.admin(store).purgeArchived({ olderThanMs: huge })],
+        [
+          'pid',
+          () => store.workers.register({ name: uniqueName('pid'), hostname: 'h', pid: 2 ** 31 }),
+        ],
+        ['staleAfterMs', () => store.workers.markStale(huge)],
+        ['delayMs', () => store.messages.reschedule(1, huge)],
+      ]
+      for (const [field, call] of refused) {
+        const e = expectError(await rejection(call()), ValidationError, 'VALIDATION', field)
+        expect(e.allowed, field).toMatch(/\d/)
+      }
+      expect(await store.messages.list(q)).toEqual([])
+      // the largest allowed values are stored and read back as valid instants on every backend
+      const far = await producer.enqueue({ n: 2 }, { delayMs: MAX_DELAY_MS })
+      expect(Number.isNaN(far.visibleAt.getTime())).toBe(false)
+      expect(far.visibleAt.getTime()).toBeGreaterThan(Date.now() + MAX_DELAY_MS - 60_000)
+      const late = await producer.enqueue({ n: 3 }, { runAt: RUN_AT_RANGE.max })
+      expect(late.visibleAt.getTime()).toBe(RUN_AT_RANGE.max.getTime())
+      expect(await pgqrs.admin(store).purgeArchived({ olderThanMs: MAX_DELAY_MS })).toBe(0)
     })
 
     it('a bare id instead of the message: ValidationError saying to pass the message; nothing changes', async () => {

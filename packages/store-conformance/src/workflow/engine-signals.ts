@@ -109,6 +109,32 @@ export function engineSignalTests(harness: StoreHarness): void {
       await track.stopAll()
     })
 
+    it('ctx.sleep past the largest delay ends the run ERROR at once with a ValidationError naming ms', async () => {
+      const store = fx.store
+      let runs = 0
+      const wf = defineWorkflow({
+        name: uniqueName('sleep-forever'),
+        async run(ctx) {
+          runs++
+          await ctx.sleep('z', 2 ** 53 - 1)
+          return 'never'
+        },
+      })
+      const h = await wf.start(store, {})
+      await track(workflowWorker(store, [wf], FAST)).start()
+      await rejection(h.result({ timeoutMs: 10_000 }))
+      expect(runs).toBe(1)
+      expect((await getRun(store, h.id)).error).toMatchObject({
+        name: 'ValidationError',
+        code: 'VALIDATION',
+      })
+      expect(String(((await getRun(store, h.id)).error as { message: string }).message)).toMatch(
+        /ms/,
+      )
+      expect(await store.steps.list(h.id)).toEqual([])
+      await track.stopAll()
+    })
+
     it('a body returning a Date runs once and ends ERROR saying the output is a Date, not a retried delivery', async () => {
       const store = fx.store
       let runs = 0
