@@ -52,6 +52,7 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
   const contention = sections.get('sqlite-contention')
   const bouncer = sections.get('pgbouncer')
   const hostile = sections.get('hostile-input')
+  const values = sections.get('hostile-values')
   const date = new Date()
   const commit = git(['rev-parse', '--short', 'HEAD'])
   const dirty = git(['status', '--porcelain', '--', 'packages'])
@@ -110,7 +111,10 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
     for (const [k, v] of Object.entries(f.handledTwiceWhy ?? {}))
       twiceWhy[k] = (twiceWhy[k] ?? 0) + v
   const stuck = sum(figs.map((f) => f.runsStuck))
-  const hostileStats = (hostile?.data.stats ?? {}) as Record<string, Record<string, number>>
+  const hostileStats = {
+    ...((hostile?.data.stats ?? {}) as Record<string, Record<string, number>>),
+    ...((values?.data.stats ?? {}) as Record<string, Record<string, number>>),
+  }
   const inputs = sum(Object.values(hostileStats).map((s) => s.tried ?? 0))
   const allViolations = [...sections.values()].flatMap((s) =>
     s.violations.map((v) => `${s.section}: ${v}`),
@@ -375,7 +379,7 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
   out.push('')
   if (hostile) {
     out.push(
-      `Property-based (fast-check, ${n(hostile.data.numRuns)} runs per property, seed ${hostile.data.seed}) on Postgres and SQLite, plus ${n(hostile.data.injections)} SQL-injection strings in every string parameter. After every case: the set of tables unchanged, a canary row intact, only the expected row counts moved.`,
+      `Property-based (fast-check, ${n(hostile.data.numRuns)} runs per property, seed ${hostile.data.seed}) on Postgres and SQLite, plus ${n(hostile.data.injections)} SQL-injection strings in every string parameter. After every case: the set of tables unchanged, a canary row intact, only the expected row counts moved. ${values ? `Hostile values (${status(values)}) on Postgres, SQLite and Turso: whatever a workflow body returns or throws ends its run at once after one execution; any handler error text is stored cleaned; delays, priorities, attempts and instants of any size are stored valid or refused by one rule; names of any characters print safely in CLI tables and exactly in JSON.` : ''}`,
     )
     out.push('')
     out.push(
@@ -384,7 +388,7 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
         Object.entries(hostileStats).map(([k, s]) => [
           k,
           n(s.tried),
-          n(s.accepted ?? s.isolated ?? 0),
+          n(s.accepted ?? s.isolated ?? s.stored ?? s.printed ?? 0),
           why(
             Object.fromEntries(
               Object.entries(s)

@@ -10,6 +10,7 @@ export type SectionName =
   | 'sqlite-contention'
   | 'pgbouncer'
   | 'hostile-input'
+  | 'hostile-values'
 
 export interface SectionResult {
   readonly section: SectionName

@@ -51,6 +51,26 @@ export function validateName(
   return name
 }
 
+/**
+ * Throws `ValidationError` unless `value` is a string of at most `maxChars` characters of
+ * well-formed Unicode without NUL (what every store keeps exactly and every output prints back).
+ */
+export function validateText(field: string, value: unknown, maxChars: number): string {
+  if (
+    typeof value !== 'string' ||
+    value.length > maxChars ||
+    value.includes('\u0000') ||
+    !value.isWellFormed()
+  ) {
+    throw new ValidationError(
+      field,
+      value,
+      `a string of at most ${maxChars} characters of well-formed Unicode, no NUL`,
+    )
+  }
+  return value
+}
+
 /** Throws `ValidationError` unless `value` is an integer in `[min, max]`. */
 export function validateInt(
   field: string,

@@ -335,6 +335,19 @@ export function badInputTests(harness: StoreHarness): void {
           'pid',
           () => store.workers.register({ name: uniqueName('pid'), hostname: 'h', pid: 2 ** 31 }),
         ],
+        [
+          'hostname',
+          () => store.workers.register({ name: uniqueName('h'), hostname: 'a\u0000b', pid: 1 }),
+        ],
+        [
+          'hostname',
+          () => store.workers.register({ name: uniqueName('h'), hostname: '\ud800', pid: 1 }),
+        ],
+        [
+          'hostname',
+          () =>
+            store.workers.register({ name: uniqueName('h'), hostname: 'h'.repeat(256), pid: 1 }),
+        ],
         ['staleAfterMs', () => store.workers.markStale(huge)],
         ['delayMs', () => store.messages.reschedule(1, huge)],
       ]

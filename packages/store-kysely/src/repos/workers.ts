@@ -3,6 +3,7 @@ import {
   type RegisterWorker,
   ValidationError,
   validateInt,
+  validateText,
   validateName,
   WORKER_STATUSES,
   WORKER_TRANSITIONS,
@@ -41,12 +42,10 @@ export class KyselyWorkerRepository implements WorkerRepository {
   async register(worker: RegisterWorker): Promise<WorkerRecord> {
     validateName('worker', worker?.name)
     if (worker.queue !== undefined && worker.queue !== null) validateName('queue', worker.queue)
-    if (typeof worker.hostname !== 'string')
-      throw new ValidationError('hostname', worker.hostname, 'a string')
+    validateText('hostname', worker.hostname, 255)
     validateInt('pid', worker.pid, 0, 2_147_483_647)
     const instance = worker.instance ?? null
-    if (instance !== null && (typeof instance !== 'string' || instance.length > 128))
-      throw new ValidationError('instance', instance, 'a string of at most 128 characters, or null')
+    if (instance !== null) validateText('instance', instance, 128)
     const { f } = this.#x
     const queueId = worker.queue
       ? sql`(select id from ${f.t('pgqrs_queues')} where name = ${worker.queue})`
