@@ -44,6 +44,7 @@ const tally = (property: string, outcome: string) => {
 
 /** A control or bidi character a terminal would act on. */
 const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
 
 /** A class whose instances are no JSON. */
@@ -345,8 +346,12 @@ for (const backend of BACKENDS) {
         let out = ''
         let err = ''
         const code = await cli(['--dsn', bench.dsn, ...schemaArgs, ...args], {
-          stdout: (s) => void (out += s),
-          stderr: (s) => void (err += s),
+          stdout: (s) => {
+            out += s
+          },
+          stderr: (s) => {
+            err += s
+          },
         })
         return { code, out, err }
       }

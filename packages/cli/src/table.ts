@@ -16,6 +16,7 @@ const STYLE = { head: [], border: [], compact: true }
  * (worker and host names, step keys, dedupe keys, errors, payloads).
  */
 const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 /**

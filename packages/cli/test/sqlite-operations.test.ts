@@ -119,6 +119,7 @@ describe('workers (SQLite)', () => {
       store.workers.register({ name: evil, hostname: 'h\u001b[2J', pid: 9 }),
     )
     const table = await cli('workers', 'list')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the terminal
     expect(table).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)
     expect(table).toContain('evil\\x1b]0;pwned\\x07\\u202egnp.exe')
     expect(table).toContain('h\\x1b[2J')
@@ -127,6 +128,7 @@ describe('workers (SQLite)', () => {
     // an error that quotes what it was given is escaped too
     const refused = await cliRaw('workers', 'suspend', 'ghost\u202eeman')
     expect(refused.code).toBe(1)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the terminal
     expect(refused.stderr).not.toMatch(/[\u001b\u0007\u202e]/)
     expect(refused.stderr).toContain('ghost\\u202eeman')
   })
