@@ -1,7 +1,8 @@
 /**
  * A loopback TCP proxy between the workers and PostgreSQL that injects connection faults into the
  * connections going through it (and only those): drop every connection, delay every chunk, refuse
- * new connections, black-hole new connections (accepted, never answered), freeze existing ones.
+ * new connections, black-hole new connections (accepted, never answered), freeze existing ones,
+ * silence existing ones (they stop answering and are never reset: a half-open peer).
  */
 import net from 'node:net'
 
@@ -12,6 +13,7 @@ export interface ProxyStats {
   refused: number
   blackholed: number
   frozen: number
+  silenced: number
   delayed: number
 }
 
@@ -19,6 +21,8 @@ interface Pair {
   readonly client: net.Socket
   upstream: net.Socket | null
   frozen: boolean
+  /** Nothing is forwarded either way and nothing is reset (see {@link FaultProxy.silenceAll}). */
+  silent: boolean
   readonly held: { to: 'up' | 'down'; chunk: Buffer }[]
   /** The armed fault whose `match` this connection sent (it waits for `followedBy`). */
   matchedBy: ArmedFault | null
@@ -48,6 +52,7 @@ export class FaultProxy {
     refused: 0,
     blackholed: 0,
     frozen: 0,
+    silenced: 0,
     delayed: 0,
   }
   /** Added to every chunk in both directions while > 0. */
@@ -92,6 +97,7 @@ export class FaultProxy {
       client,
       upstream: null,
       frozen: false,
+      silent: false,
       held: [],
       matchedBy: null,
       loseReply: false,
@@ -103,6 +109,7 @@ export class FaultProxy {
     let chainUp = Promise.resolve()
     let chainDown = Promise.resolve()
     const forward = (to: 'up' | 'down', chunk: Buffer) => {
+      if (pair.silent) return
       if (this.#trip(pair, to, chunk)) return
       if (pair.frozen) {
         pair.held.push({ to, chunk })
@@ -199,6 +206,18 @@ export class FaultProxy {
         this.#pairs.delete(p)
       }
     }, ms).unref()
+  }
+
+  /**
+   * Every current connection stops answering, for good: chunks either way are swallowed and
+   * neither end is reset, as when a peer vanishes without a FIN or RST. Only the client can end
+   * such a connection (its own timeout); `close()` ends whatever is left. Returns how many.
+   */
+  silenceAll(): number {
+    const now = [...this.#pairs].filter((p) => !p.silent)
+    for (const p of now) p.silent = true
+    this.stats.silenced += now.length
+    return now.length
   }
 
   /** Ends the black-holed connections (they time out on the client side before this, usually). */

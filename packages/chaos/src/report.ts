@@ -49,6 +49,7 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
   const kill = sections.get('kill-trials')
   const restart = sections.get('db-restart')
   const faults = sections.get('connection-faults')
+  const silence = sections.get('silence')
   const contention = sections.get('sqlite-contention')
   const bouncer = sections.get('pgbouncer')
   const hostile = sections.get('hostile-input')
@@ -67,7 +68,8 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
   const kf: Figures | undefined = kill?.data.total?.figures
   const rf: Figures | undefined = restart?.data.figures
   const ff: Figures | undefined = faults?.data.figures
-  const figs = [kf, rf, ff].filter(Boolean) as Figures[]
+  const sf: Figures | undefined = silence?.data.figures
+  const figs = [kf, rf, ff, sf].filter(Boolean) as Figures[]
   const byKind = (kill?.data.byKind ?? {}) as Record<
     string,
     { trials: number; figures: Figures; failed: number }
@@ -88,7 +90,14 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
       .map(([, v]) => v.trials),
   )
   const restarts = (restart?.data.restarts ?? []).length as number
-  const connFaults = sum(Object.values((faults?.data.faults ?? {}) as Record<string, number>))
+  const silenceRounds = (silence?.data.rounds ?? []) as {
+    silenced: number
+    leasedAtSilence: number
+    workersRecoveredMs: number[]
+    leasesTakenOverMs: number
+  }[]
+  const connFaults =
+    sum(Object.values((faults?.data.faults ?? {}) as Record<string, number>)) + silenceRounds.length
   const contentionEnq = sum(
     Object.values((contention?.data ?? {}) as Record<string, { enqueuedOk: number }>).map(
       (b) => b.enqueuedOk,
@@ -276,6 +285,39 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
     out.push('')
     out.push(
       `Workload: ${n(ff.enqueued)} messages and runs, lost ${n(ff.lost + ff.leftActive)}, handled twice ${n(ff.handledTwice)} (${why(ff.handledTwiceWhy)}), runs stuck ${n(ff.runsStuck)}, runs failed ${n(ff.runsFailed)}, worker errors ${n(ff.workerErrorsTyped)} typed / ${n(ff.workerErrorsUntyped)} untyped, crashes ${n(ff.crashes)}; ${n(ff.regrantsAfterUnknownGiveBack)} messages leased again before the previous lease ran out because its holder's release or fail had committed although its reply was cut (the holder saw an error: an unknown outcome, counted as applied). Side queue (enqueue → dequeue → archive through the proxy): ${n(faults.data.side?.enqueued)} acknowledged, ${n(faults.data.side?.archived)} archived, ${n(faults.data.side?.lost)} lost, ${n(faults.data.side?.ambiguous)} enqueues reported failed that had committed (the commit reply was cut).`,
+    )
+    out.push('')
+  }
+
+  out.push(`### Silence — ${status(silence)}`)
+  out.push('')
+  if (silence && sf) {
+    const d = silence.data
+    out.push(
+      `The connections between 3 workers and PostgreSQL stop answering all at once and are never reset (the proxy swallows every byte either way; new connections pass), ${n(silenceRounds.length)} time${silenceRounds.length === 1 ? '' : 's'}. Workers run with \`leaseMs\` ${n(d.leaseMs)} and \`statementTimeoutMs\` ${n(d.statementTimeoutMs)}: they must settle messages again, and every message leased at the silence must be settled or leased anew, within ${n(d.boundMs)} ms (\`leaseMs\` + statement timeout + slack for the guard's 0.5 s, one backoff and scheduling).`,
+    )
+    out.push('')
+    out.push(
+      table(
+        [
+          'round',
+          'connections silenced',
+          'messages leased at the silence',
+          'each worker settled again after (ms)',
+          'those leases settled or taken over after (ms)',
+        ],
+        silenceRounds.map((r, i) => [
+          i + 1,
+          n(r.silenced),
+          n(r.leasedAtSilence),
+          r.workersRecoveredMs.map((ms) => n(ms)).join(' / '),
+          n(r.leasesTakenOverMs),
+        ]),
+      ),
+    )
+    out.push('')
+    out.push(
+      `Workload: ${n(sf.enqueued)} messages and runs, lost ${n(sf.lost + sf.leftActive)}, handled twice ${n(sf.handledTwice)} (${why(sf.handledTwiceWhy)}), runs stuck ${n(sf.runsStuck)}; \`stop()\` of all workers, with the silent connections still open, took ${n(d.stopMs)} ms.`,
     )
     out.push('')
   }

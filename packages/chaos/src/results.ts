@@ -7,6 +7,7 @@ export type SectionName =
   | 'kill-trials'
   | 'db-restart'
   | 'connection-faults'
+  | 'silence'
   | 'sqlite-contention'
   | 'pgbouncer'
   | 'hostile-input'

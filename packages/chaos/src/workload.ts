@@ -64,6 +64,8 @@ export interface WorkerPoolOptions {
   readonly slowMs?: readonly [number, number]
   readonly maxErrorBackoffMs?: number
   readonly connectTimeoutMs?: number
+  /** The children's `statementTimeoutMs` (default: the library's). */
+  readonly statementTimeoutMs?: number
 }
 
 /** Forked worker children working one target; every child ever started is kept for the evidence. */
@@ -96,6 +98,7 @@ export class WorkerPool {
         maxConnections: 4,
         heartbeatIntervalMs: 1_000,
         connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
+        ...(o.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: o.statementTimeoutMs }),
       },
       name,
       queue: QUEUE,

@@ -76,12 +76,25 @@ export class PostgresStore extends KyselyStore {
     // pg-pool drops its error listener while a client is checked out, and an 'error' event with no
     // listener is an uncaught exception: a connection broken mid-query would kill the process
     // instead of failing that query (which pgqrs reports as ConnectionError). Listen on every client.
+    // The pool's idle connections: when one connection turns out to be silent, the network path
+    // they share is likely gone too, and each would cost another timeout to find out one by one.
+    const idle = new Set<pg.PoolClient>()
     p.on('connect', (client) => {
       client.on('error', (err) =>
         resolved.logger.warn('postgres connection failed', { error: err.message }),
       )
-      if (!pool) guardClient(client, resolved.statementTimeoutMs)
+      if (pool) return
+      idle.add(client)
+      guardClient(client, resolved.statementTimeoutMs, () => {
+        for (const c of idle) destroyStream(c, new Error('closed with a silent sibling connection'))
+        idle.clear()
+      })
     })
+    if (!pool) {
+      p.on('acquire', (client) => idle.delete(client))
+      p.on('release', (_err, client) => idle.add(client))
+      p.on('remove', (client) => idle.delete(client))
+    }
     const owned = !pool
     super({
       db: new Kysely({ dialect: new PostgresDialect({ pool: p }) }),
@@ -162,15 +175,16 @@ export class PostgresStore extends KyselyStore {
 }
 
 /**
- * Closes a pooled connection whose statement gets no answer within `timeoutMs` (plus a second for
+ * Closes a pooled connection whose statement gets no answer within `timeoutMs` (plus half a second for
  * the server's own `statement_timeout` to answer first): a half-open connection (the network
  * dropped it without a reset) would otherwise hang the query, and the claim or `stop()` waiting
  * on it, until the kernel gives up many minutes later. The query rejects with an `ETIMEDOUT`
- * error, which pgqrs reports as `ConnectionError`; the pool replaces the connection. @internal
+ * error, which pgqrs reports as `ConnectionError`; the pool replaces the connection, and
+ * `onSilent` lets the caller close the connections that share its fate. @internal
  */
-export function guardClient(client: pg.ClientBase, timeoutMs: number): void {
+export function guardClient(client: pg.ClientBase, timeoutMs: number, onSilent?: () => void): void {
   const original = client.query.bind(client) as (...args: unknown[]) => unknown
-  const limit = timeoutMs + 1_000
+  const limit = timeoutMs + 500
   ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
     const result = original(...args)
     if (!(result instanceof Promise)) return result // callback style (pg-pool's own calls)
@@ -182,14 +196,20 @@ export function guardClient(client: pg.ClientBase, timeoutMs: number): void {
           { code: 'ETIMEDOUT' },
         )
         reject(error)
-        ;(
-          client as unknown as { connection?: { stream?: { destroy(e?: Error): void } } }
-        ).connection?.stream?.destroy(error)
+        destroyStream(client, error)
+        onSilent?.()
       }, limit)
       timer.unref?.()
     })
     return Promise.race([result, silent]).finally(() => clearTimeout(timer))
   }
+}
+
+/** Ends a connection's socket at once (no goodbye to a peer that does not answer). */
+function destroyStream(client: pg.ClientBase, error: Error): void {
+  ;(
+    client as unknown as { connection?: { stream?: { destroy(e?: Error): void } } }
+  ).connection?.stream?.destroy(error)
 }
 
 /** One LISTEN connection per store, shared by every subscription. @internal */
