@@ -159,4 +159,47 @@ describe.runIf(pgUrl)('postgres: hardening', () => {
     expect(store.notificationsWorking).toBe(true)
     await sub?.close()
   })
+
+  it('pgqrs grants nothing and defines no SECURITY DEFINER function', async () => {
+    const schema = `pgqrs_acl_${randomBytes(4).toString('hex')}`
+    const store = new PostgresStore({ connectionString: pgUrl, schema, logger: false })
+    stores.push(store)
+    await store.migrate()
+    const { rows } = await admin.query<{ functions: string; definers: string; granted: string }>(
+      `select
+         (select count(*) from pg_proc p where p.pronamespace = n.oid) as functions,
+         (select count(*) from pg_proc p where p.pronamespace = n.oid and p.prosecdef) as definers,
+         (select count(*) from pg_class c where c.relnamespace = n.oid and c.relacl is not null)
+           + (case when n.nspacl is null then 0 else 1 end) as granted
+       from pg_namespace n where n.nspname = $1`,
+      [schema],
+    )
+    expect(Number(rows[0]!.functions)).toBeGreaterThan(0)
+    expect(Number(rows[0]!.definers)).toBe(0)
+    expect(Number(rows[0]!.granted)).toBe(0)
+  })
+
+  it('a notification carries the queue name only, never the payload (any role may LISTEN)', async () => {
+    const schema = `pgqrs_notify_${randomBytes(4).toString('hex')}`
+    const store = new PostgresStore({ connectionString: pgUrl, schema, logger: false })
+    stores.push(store)
+    await store.migrate()
+    await store.queue('mail')
+    const eavesdropper = new pg.Client({ connectionString: pgUrl })
+    await eavesdropper.connect()
+    try {
+      const heard: { channel: string; payload?: string }[] = []
+      eavesdropper.on('notification', (n) => heard.push(n))
+      await eavesdropper.query(`listen "${store.notifyChannel!.replaceAll('"', '""')}"`)
+      const secret = `secret-${randomBytes(6).toString('hex')}`
+      await store.messages.enqueue('mail', [{ payload: { secret } }])
+      const deadline = Date.now() + 5_000
+      while (heard.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
+      expect(heard.map((n) => n.payload)).toEqual(['mail'])
+      expect(JSON.stringify(heard)).not.toContain(secret)
+    } finally {
+      await eavesdropper.end()
+    }
+  })
 })
