@@ -41,12 +41,15 @@ describe('parseDsn: postgres', () => {
     expect(configError(() => parseDsn('postgres:///mydb')).message).toMatch(/no host/)
   })
 
-  it('refuses a malformed postgres URL and keeps the parser error as cause', () => {
-    const err = configError(() => parseDsn('postgres://user@[::1/db'))
+  it('refuses a malformed postgres URL without carrying the DSN (or its password) in message or cause', () => {
+    const err = configError(() => parseDsn('postgres://user:s3cret@[::1/db'))
     expect(err.field).toBe('dsn')
     expect(err.message).toMatch(/Malformed postgres DSN/)
     expect(err.message).toContain('postgres://user:pass@host:5432/db')
-    expect(err.cause).toBeInstanceOf(Error)
+    expect(err.message).not.toContain('s3cret')
+    // Node's URL error repeats the raw input, so it is not kept as the cause
+    expect(err.cause).toBeUndefined()
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('s3cret')
   })
 })
 

@@ -293,11 +293,12 @@ class Listener {
 
   /**
    * LISTEN "succeeds" behind PgBouncer in transaction mode, but notifications never arrive. Send
-   * one on the listening connection itself (a session receives its own notifications; behind a
-   * transaction-mode pooler the NOTIFY runs on some other server session, so it does not come
-   * back) and wait for it; if it does not come, say so loudly once and let the workers poll.
-   * Sending it on the listening connection also means a pool of one connection (held by this
-   * listener) cannot make the test wait for a free connection.
+   * one from a separate connection opened with the pool's own settings (outside the pool, so a
+   * pool of one connection held by this listener cannot make the test wait) and wait for it; if
+   * it does not come, say so loudly once and let the workers poll. Sending it on the listening
+   * connection itself is not a test: a transaction-mode pooler may hand that NOTIFY the very
+   * server session that ran LISTEN, which then hears itself although nothing else ever reaches
+   * it (seen in CI). Only if the separate connection cannot be opened is the listening one used.
    */
   async #selfTest(client: pg.ClientBase): Promise<void> {
     const token = `__pgqrs_probe__:${Math.random().toString(36).slice(2)}`
@@ -311,7 +312,7 @@ class Listener {
         },
       }
     })
-    await client.query('select pg_catalog.pg_notify($1, $2)', [this.#channel, token])
+    await this.#sendProbe(client, token)
     const ok = await arrived
     this.#probe = null
     if (!ok && !this.#broken) {
@@ -321,6 +322,29 @@ class Listener {
       )
     }
     if (ok) this.#broken = false
+  }
+
+  /** Sends the self-test NOTIFY from a connection of its own (see #selfTest). */
+  async #sendProbe(listening: pg.ClientBase, token: string): Promise<void> {
+    const sql = 'select pg_catalog.pg_notify($1, $2)'
+    const sender = new pg.Client({
+      ...this.#pool.options,
+      connectionTimeoutMillis: 2_000,
+      query_timeout: 2_000,
+    })
+    sender.on('error', () => {})
+    try {
+      await sender.connect()
+    } catch {
+      sender.end().catch(() => {})
+      await listening.query(sql, [this.#channel, token])
+      return
+    }
+    try {
+      await sender.query(sql, [this.#channel, token])
+    } finally {
+      sender.end().catch(() => {})
+    }
   }
 
   #reconnectLater(): void {
