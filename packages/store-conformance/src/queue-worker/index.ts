@@ -6,6 +6,7 @@ import { consumerLeaseTests } from './consumer-leases.js'
 import { enqueueOptionTests } from './enqueue-options.js'
 import { flowControlTests } from './flow-control.js'
 import { multiProcessWorkerTests } from './multi-process.js'
+import { parallelClaimTests } from './parallel-claims.js'
 import { wakeupTests } from './wakeup.js'
 import { workerLoopTests } from './worker-loop.js'
 
@@ -15,6 +16,7 @@ export { consumerLeaseTests } from './consumer-leases.js'
 export { enqueueOptionTests } from './enqueue-options.js'
 export { flowControlTests } from './flow-control.js'
 export { multiProcessWorkerTests } from './multi-process.js'
+export { parallelClaimTests } from './parallel-claims.js'
 export { wakeupTests } from './wakeup.js'
 export { workerLoopTests } from './worker-loop.js'
 
@@ -37,6 +39,7 @@ export function registerQueueWorkerSuite(harness: StoreHarness): void {
     enqueueOptionTests(harness)
     consumerLeaseTests(harness)
     workerLoopTests(harness)
+    parallelClaimTests(harness)
     wakeupTests(harness)
     badInputTests(harness)
     multiProcessWorkerTests(harness)
