@@ -154,6 +154,20 @@ export const STEP_STATUSES = ['RUNNING', 'SUCCESS', 'ERROR'] as const
 /** A step's status. */
 export type StepStatus = (typeof STEP_STATUSES)[number]
 
+/** An event sent into a run (`sendEvent`), consumed by exactly one `waitForEvent` of its name. */
+export interface EventRecord {
+  readonly id: number
+  readonly runId: number
+  readonly name: string
+  readonly payload: unknown
+  readonly idempotencyKey: string | null
+  readonly createdAt: Date
+  /** When a wait took it; null while it is pending. */
+  readonly consumedAt: Date | null
+  /** The key of the wait step that took it. */
+  readonly consumedBy: string | null
+}
+
 /** A memoised step of a run, keyed by `(runId, stepKey)`. */
 export interface StepRecord {
   readonly id: number

@@ -1,4 +1,5 @@
 import type {
+  EventRecord,
   QueueMessage,
   QueueRecord,
   RunRecord,
@@ -72,6 +73,20 @@ export function stepColumnList(alias: string, json: (column: string) => string):
     `${alias}.created_at`,
     `${alias}.started_at`,
     `${alias}.completed_at`,
+  ].join(', ')
+}
+
+/** Event columns with table alias `alias`, JSON columns written by `json(column)`. @internal */
+export function eventColumnList(alias: string, json: (column: string) => string): string {
+  return [
+    `${alias}.id`,
+    `${alias}.run_id`,
+    `${alias}.name`,
+    json('payload'),
+    `${alias}.idempotency_key`,
+    `${alias}.created_at`,
+    `${alias}.consumed_at`,
+    `${alias}.consumed_by`,
   ].join(', ')
 }
 
@@ -198,5 +213,19 @@ export function toStep(r: Row): StepRecord {
     createdAt: date(r.created_at),
     startedAt: dateOrNull(r.started_at),
     completedAt: dateOrNull(r.completed_at),
+  }
+}
+
+/** A row of `pgqrs_events` as an {@link EventRecord}. @internal */
+export function toEvent(r: Row): EventRecord {
+  return {
+    id: num(r.id),
+    runId: num(r.run_id),
+    name: String(r.name),
+    payload: json(r.payload),
+    idempotencyKey: r.idempotency_key === null ? null : String(r.idempotency_key),
+    createdAt: date(r.created_at),
+    consumedAt: dateOrNull(r.consumed_at),
+    consumedBy: r.consumed_by === null ? null : String(r.consumed_by),
   }
 }

@@ -1,6 +1,6 @@
 import { LeaseLostError } from '@pgqrs/core'
 import { CancelledError, Suspend } from './errors.js'
-import type { Run, StepOptions } from './run.js'
+import type { Run, StepOptions, WaitForEventOptions } from './run.js'
 
 /**
  * What a workflow body gets: its run's identity, an abort signal, and the durable primitives.
@@ -27,6 +27,18 @@ export interface WorkflowContext {
   step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T>
   /** A durable sleep: the run holds no worker while it sleeps and wakes after `ms`, also across restarts. */
   sleep(name: string, ms: number): Promise<void>
+  /**
+   * Waits for event `name` sent to this run (`sendEvent(store, runId, name, payload)` or
+   * `handle.send(name, payload)`) and returns its payload, or `undefined` after `timeoutMs`
+   * (default: no timeout). The run holds no worker slot while it waits; an event sent before the
+   * wait is kept for it, and each event is taken by exactly one wait.
+   */
+  waitForEvent<T = unknown>(name: string, options?: WaitForEventOptions): Promise<T | undefined>
+  /**
+   * Publishes `value` under `key` (latest wins), for `handle.getEvent(key)` in any process:
+   * progress, an approval URL, a partial result.
+   */
+  setEvent(key: string, value: unknown): Promise<void>
 }
 
 /** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
@@ -94,5 +106,13 @@ export class DeliveryContext implements WorkflowContext {
 
   sleep(name: string, ms: number): Promise<void> {
     return this.#guard(name, () => this.#run.sleep(name, ms))
+  }
+
+  waitForEvent<T = unknown>(name: string, options?: WaitForEventOptions): Promise<T | undefined> {
+    return this.#guard(`wait:${String(name)}`, () => this.#run.waitForEvent<T>(name, options))
+  }
+
+  setEvent(key: string, value: unknown): Promise<void> {
+    return this.#guard(`set:${String(key)}`, () => this.#run.setEvent(key, value))
   }
 }

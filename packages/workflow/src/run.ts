@@ -7,6 +7,7 @@ import {
   type StepRecord,
   type Store,
   TERMINAL_RUN_STATUSES,
+  validateEventName,
   validateInt,
   validateName,
 } from '@pgqrs/core'
@@ -20,6 +21,15 @@ import {
   TransientStepError,
 } from './errors.js'
 import { resolveRetry, retryDelay, type StepRetryPolicy } from './retry.js'
+
+/** Options of {@link Run.waitForEvent}. */
+export interface WaitForEventOptions {
+  /**
+   * Give up after this many ms: the wait then returns `undefined` (a timeout is not an error and
+   * does not retry the run). Default: no timeout (the run waits as long as it takes).
+   */
+  readonly timeoutMs?: number
+}
 
 /** Options of {@link Run.step}. */
 export interface StepOptions {
@@ -452,6 +462,69 @@ export class Run {
     throw new Suspend(wakeAt, 'SLEEPING', key, 'sleep')
   }
 
+  /**
+   * Waits for event `name` sent to this run (`sendEvent`, `handle.send`) and returns its payload,
+   * or `undefined` once `timeoutMs` has passed. An event sent before the wait is kept for it; each
+   * event is taken by exactly one wait (the oldest pending one first). While it waits the run is
+   * SLEEPING and its message is released until the timeout: no worker slot is held, nothing
+   * polls, and a send wakes the message at once (NOTIFY on Postgres). Memoised like a step (key
+   * `wait:<name>`, `#2`… when repeated): on replay it returns what the wait got the first time.
+   * `admin.resumeRun` ends a wait early, as timed out.
+   */
+  async waitForEvent<T = unknown>(
+    name: string,
+    options: WaitForEventOptions = {},
+  ): Promise<T | undefined> {
+    validateEventName(name)
+    const timeoutMs =
+      options?.timeoutMs === undefined
+        ? MAX_WAIT_MS
+        : validateInt('timeoutMs', options.timeoutMs, 0, MAX_WAIT_MS)
+    const key = this.#key(`wait:${name}`)
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') return waitResult<T>(step.output)
+    const got = await this.store.events.consume(this.id, name, key, this.lease)
+    if (got) return got.payload as T
+    let deadline = step.retryAt?.getTime() ?? null
+    let over = false
+    if (deadline === null) {
+      deadline = now() + timeoutMs
+      if (
+        timeoutMs > 0 &&
+        !(await this.store.events.markWaiting(this.id, key, name, new Date(deadline), this.lease))
+      )
+        throw new LeaseLostError(this.message.id, `wait ${key}`)
+    } else if (this.#resumed) {
+      // woken by admin.resumeRun before the deadline with no event: the wait ends, timed out
+      this.#resumed = false
+      over = true
+    }
+    if (over || deadline <= now()) {
+      await this.#complete(key, { received: false })
+      return undefined
+    }
+    throw new Suspend(deadline, 'SLEEPING', key, 'event', undefined, name)
+  }
+
+  /**
+   * Publishes `value` under `key` for readers of this run (`handle.getEvent(key)`, from any
+   * process); the latest value wins. Memoised like a step (key `set:<key>`): a replay does not
+   * publish an older value again.
+   */
+  async setEvent(key: string, value: unknown): Promise<void> {
+    validateEventName(key, 'value key')
+    const stepKey = this.#key(`set:${key}`)
+    await this.#ensureRunning()
+    const step = await this.#acquire(stepKey)
+    if (step.status === 'SUCCESS') return
+    await this.store.transaction(async (tx) => {
+      await tx.events.setValue(this.id, key, value, this.lease)
+      if (!(await tx.steps.complete(this.id, stepKey, null, this.lease)))
+        throw new LeaseLostError(this.message.id, `complete step ${stepKey}`)
+    })
+  }
+
   /** True once the run is in a final state. */
   get terminal(): boolean {
     return TERMINAL_RUN_STATUSES.includes(this.#record.status as RunStatus)
@@ -466,4 +539,10 @@ export function workflowStep<T>(
   options?: StepOptions,
 ): Promise<T> {
   return run.step(name, fn, options)
+}
+
+/** What a stored wait step returns: the event's payload, or undefined (timed out). */
+function waitResult<T>(output: unknown): T | undefined {
+  const o = output as { received?: boolean; payload?: unknown } | null
+  return o?.received ? (o.payload as T) : undefined
 }

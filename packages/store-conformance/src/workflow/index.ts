@@ -4,6 +4,7 @@ import { planned } from '../plan.js'
 import { cancellationTests } from './cancellation.js'
 import { crashTests } from './crash.js'
 import { engineSignalTests } from './engine-signals.js'
+import { eventTests } from './events.js'
 import { idiomaticApiTests } from './idiomatic-api.js'
 import { memoisedStepTests } from './memoised-steps.js'
 import { recoveryTests } from './recovery.js'
@@ -15,6 +16,7 @@ import { transactionalStepTests } from './transactional.js'
 export { cancellationTests } from './cancellation.js'
 export { crashTests } from './crash.js'
 export { engineSignalTests } from './engine-signals.js'
+export { eventTests } from './events.js'
 export { idiomaticApiTests } from './idiomatic-api.js'
 export { memoisedStepTests } from './memoised-steps.js'
 export { recoveryTests } from './recovery.js'
@@ -47,6 +49,7 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     recoveryTests(harness)
     transactionalStepTests(harness)
     engineSignalTests(harness)
+    eventTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })
