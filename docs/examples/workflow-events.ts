@@ -43,7 +43,8 @@ await pgqrs.sendEvent(store, handle.id, 'approve', { by: 'ada' }, { idempotencyK
 const again = await handle.send('approve', { by: 'ada' }, { idempotencyKey: 'mail-7' })
 console.log(`second send with the same key stored nothing: ${!again.created}`)
 
-const out = (await handle.result({ timeoutMs: 10_000 })) as Record<string, string>
-console.log(`output: ${out.decision} by ${out.by}, reminder ${out.reminder}`)
+const out = await handle.result({ timeoutMs: 10_000 })
+if (typeof out === 'object')
+  console.log(`output: ${out.decision} by ${out.by}, reminder ${out.reminder}`)
 await runner.stop()
 await store.close()
