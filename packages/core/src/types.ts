@@ -143,6 +143,8 @@ export interface RunRecord {
   readonly idempotencyKey: string | null
   /** When a SLEEPING or PAUSED run wakes up. */
   readonly wakeAt: Date | null
+  /** Past this instant the run ends ERROR with a `TimeoutError` (null: no deadline). */
+  readonly deadline: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly startedAt: Date | null

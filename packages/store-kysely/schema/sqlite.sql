@@ -81,7 +81,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, deadline_at integer,
   unique (workflow_id, idempotency_key)
 );
 

@@ -1,6 +1,6 @@
 import { LeaseLostError } from '@pgqrs/core'
 import { CancelledError, Suspend } from './errors.js'
-import type { Run, StepOptions, WaitForEventOptions } from './run.js'
+import type { Run, StepFunction, StepOptions, WaitForEventOptions } from './run.js'
 
 /**
  * What a workflow body gets: its run's identity, an abort signal, and the durable primitives.
@@ -22,9 +22,10 @@ export interface WorkflowContext {
    * A memoised step: the first time, runs `fn` and stores its result; on replay, returns the
    * stored result without calling `fn`. Repeated names get an occurrence suffix (`name#2`).
    * Failures follow the retry policy. Let what it throws pass (rethrow what you do not handle):
-   * the engine suspends the run by throwing.
+   * the engine suspends the run by throwing. `fn(tx, { signal })`: `tx` is the transaction of a
+   * transactional step; `signal` is aborted at the step's `timeoutMs` or the run's deadline.
    */
-  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T>
+  step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T>
   /** A durable sleep: the run holds no worker while it sleeps and wakes after `ms`, also across restarts. */
   sleep(name: string, ms: number): Promise<void>
   /**
@@ -85,6 +86,11 @@ export class DeliveryContext implements WorkflowContext {
     return this.#run.message.queue
   }
 
+  /** The run's deadline in epoch ms, or null. */
+  get deadline(): number | null {
+    return this.#run.deadline
+  }
+
   /** The first engine signal thrown to the body, if any. */
   get interrupt(): Interrupt | null {
     return this.#interrupt
@@ -100,7 +106,7 @@ export class DeliveryContext implements WorkflowContext {
     }
   }
 
-  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T> {
+  step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T> {
     return this.#guard(name, () => this.#run.step(name, fn, options))
   }
 

@@ -158,6 +158,7 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
   if (isStoreFailure(e)) throw e
   if (CancelledError.is(e)) return {} // already CANCELLED: archive
   if (e instanceof Suspend || PausedError.is(e)) {
+    const deadline = ctx.deadline
     const wait =
       e instanceof Suspend
         ? e
@@ -167,9 +168,10 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
           })
     return {
       ...(wait.status === 'RUNNING' ? {} : { to: wait.status, wakeAt: new Date(wait.until) }),
+      // a run with a deadline comes back at its deadline at the latest, to end ERROR then
       ...(wait.info === undefined ? {} : { error: wait.info }),
       ...(e instanceof Suspend && e.event !== undefined ? { waitEvent: e.event } : {}),
-      releaseMs: Math.max(0, wait.until - Date.now()),
+      releaseMs: Math.max(0, Math.min(wait.until, deadline ?? wait.until) - Date.now()),
     }
   }
   return { to: 'ERROR', error: serialiseError(e) }
@@ -202,6 +204,12 @@ export async function executeDelivery(
   }
   if (status === 'CANCELLING') {
     await settle(store, run.id, msg, {})
+    return SETTLED
+  }
+  if (run.overdue) {
+    // past its deadline (it waited, slept or was queued until then): it ends ERROR, no user code
+    await run.start()
+    await settle(store, run.id, msg, { to: 'ERROR', error: serialiseError(run.deadlineError()) })
     return SETTLED
   }
   const ctx = new DeliveryContext(run, handler)

@@ -17,6 +17,8 @@ export {
   type StepOptions,
   type StepAcquisition,
   type StepGuard,
+  type StepContext,
+  type StepFunction,
   type WaitForEventOptions,
 } from './run.js'
 export { sendEvent } from './events.js'

@@ -7,6 +7,7 @@ import {
   type StepRecord,
   type Store,
   TERMINAL_RUN_STATUSES,
+  TimeoutError,
   validateEventName,
   validateInt,
   validateName,
@@ -37,6 +38,56 @@ export interface StepOptions {
   readonly transactional?: boolean
   /** Retry policy of this step (default: the workflow's). */
   readonly retry?: Partial<StepRetryPolicy>
+  /**
+   * Abort an execution of the step after this many ms: its `signal` (the second argument of
+   * `fn`) is aborted and the execution fails with a `TimeoutError`, which the retry policy then
+   * handles like any other failure. A run's deadline also bounds each step.
+   */
+  readonly timeoutMs?: number
+}
+
+/** The second argument of a step function. */
+export interface StepContext {
+  /** Aborted when the step's `timeoutMs` (or the run's deadline) passes. */
+  readonly signal: AbortSignal
+}
+
+/** A step function: `tx` is the transaction of a transactional step (undefined otherwise). */
+export type StepFunction<T> = (tx: any, step: StepContext) => T | Promise<T>
+
+const NEVER_ABORTED = new AbortController().signal
+
+/**
+ * Calls `fn` with a signal that is aborted after `ms` (when given): the returned promise then
+ * rejects with a `TimeoutError` naming the step, whatever `fn` does with the signal.
+ */
+function callStep<T>(
+  fn: StepFunction<T>,
+  tx: unknown,
+  ms: number | undefined,
+  key: string,
+): Promise<T> {
+  if (ms === undefined) return Promise.resolve().then(() => fn(tx, { signal: NEVER_ABORTED }))
+  const ac = new AbortController()
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const e = new TimeoutError(`step ${key}`, ms)
+      ac.abort(e)
+      reject(e)
+    }, ms)
+    Promise.resolve()
+      .then(() => fn(tx, { signal: ac.signal }))
+      .then(
+        (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        (e: unknown) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      )
+  })
 }
 
 /** What {@link Run.acquireStep} returns: run the step (`EXECUTE`) or use its stored `output` (`SKIP`). */
@@ -209,6 +260,36 @@ export class Run {
     if (r.status === 'CANCELLED') throw new CancelledError(this.id)
   }
 
+  /** The run's deadline in epoch ms, or null. */
+  get deadline(): number | null {
+    return this.#record.deadline ? this.#record.deadline.getTime() : null
+  }
+
+  /** True when the run has a deadline and it has passed. */
+  get overdue(): boolean {
+    const d = this.deadline
+    return d !== null && d <= now()
+  }
+
+  /** The error an overdue run ends with. */
+  deadlineError(): TimeoutError {
+    const d = this.#record.deadline!
+    return new TimeoutError(
+      `run ${this.id} (deadline ${d.toISOString()})`,
+      Math.max(0, d.getTime() - this.#record.createdAt.getTime()),
+    )
+  }
+
+  /** The timeout of one execution of a step: its own, bounded by the run's deadline. */
+  #stepTimeout(timeoutMs: number | undefined): number | undefined {
+    const own =
+      timeoutMs === undefined ? undefined : validateInt('timeoutMs', timeoutMs, 1, MAX_WAIT_MS)
+    const d = this.deadline
+    if (d === null) return own
+    const left = Math.max(1, d - now())
+    return own === undefined ? left : Math.min(own, left)
+  }
+
   /** The key of the next use of `name` in this delivery: `name`, then `name#2`, `name#3`, … */
   #key(name: string): string {
     validateName('step', name)
@@ -292,6 +373,11 @@ export class Run {
     if (error instanceof Suspend || CancelledError.is(error) || LeaseLostError.is(error))
       throw error
     const stored = serialiseError(error)
+    if (this.overdue) {
+      // past the run's deadline: no retry, the run ends ERROR with its TimeoutError
+      await this.#failStep(key, stored, null)
+      throw this.deadlineError()
+    }
     if (PausedError.is(error)) {
       const until = now() + error.resumeAfterMs
       await this.#failStep(key, stored, new Date(until))
@@ -327,12 +413,10 @@ export class Run {
    * result without calling `fn`. Repeated names get an occurrence suffix (`name#2`), so loops work.
    * Failures follow the retry policy (the message waits, invisible, until the retry is due).
    */
-  async step<T>(
-    name: string,
-    fn: (tx?: any) => T | Promise<T>,
-    options: StepOptions = {},
-  ): Promise<T> {
+  async step<T>(name: string, fn: StepFunction<T>, options: StepOptions = {}): Promise<T> {
     const key = this.#key(name)
+    const timeoutMs = this.#stepTimeout(options?.timeoutMs)
+    if (this.overdue) throw this.deadlineError()
     await this.#ensureRunning()
     if (
       this.#fresh &&
@@ -340,7 +424,7 @@ export class Run {
       this.store.steps.record &&
       this.#current() === 'RUNNING'
     ) {
-      return this.#freshStep(key, fn, options)
+      return this.#freshStep(key, fn, options, timeoutMs)
     }
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return step.output as T
@@ -349,7 +433,7 @@ export class Run {
     try {
       if (options.transactional) {
         output = await this.store.transaction(async (tx) => {
-          const value = await fn(tx.db)
+          const value = await callStep(fn, tx.db, timeoutMs, key)
           if (!(await tx.steps.complete(this.id, key, value, this.lease))) {
             throw new LeaseLostError(this.message.id, `complete step ${key}`)
           }
@@ -357,7 +441,7 @@ export class Run {
         })
         return output
       }
-      output = await fn()
+      output = await callStep(fn, undefined, timeoutMs, key)
     } catch (error) {
       return this.#recordFailure(key, step, error, policy, true) as never
     }
@@ -388,8 +472,9 @@ export class Run {
    */
   async #freshStep<T>(
     key: string,
-    fn: (tx?: any) => T | Promise<T>,
+    fn: StepFunction<T>,
     options: StepOptions,
+    timeoutMs: number | undefined,
   ): Promise<T> {
     const startedAt = now()
     let marking: Promise<AcquiredStep> | null = null
@@ -399,7 +484,7 @@ export class Run {
     }, RUNNING_MARK_MS)
     let output: T
     try {
-      output = await fn()
+      output = await callStep(fn, undefined, timeoutMs, key)
     } catch (error) {
       clearTimeout(timer)
       const step = marking ? (await (marking as Promise<AcquiredStep>)).step : null
@@ -535,7 +620,7 @@ export class Run {
 export function workflowStep<T>(
   run: Pick<Run, 'step'>,
   name: string,
-  fn: () => T | Promise<T>,
+  fn: StepFunction<T>,
   options?: StepOptions,
 ): Promise<T> {
   return run.step(name, fn, options)

@@ -21,6 +21,8 @@ export interface StartRunOptions {
   readonly idempotencyKey?: string | null
   readonly delayMs?: number
   readonly priority?: number
+  /** Past this instant the run ends ERROR with a `TimeoutError`, waiting or not. */
+  readonly deadline?: Date | null
 }
 
 /** A change of run status by {@link RunRepository.transition}. */

@@ -11,6 +11,7 @@ import { recoveryTests } from './recovery.js'
 import { retryTests } from './retries.js'
 import { seedsApiTests } from './seeds-api.js'
 import { sleepTests } from './sleep.js'
+import { timeoutTests } from './timeouts.js'
 import { transactionalStepTests } from './transactional.js'
 
 export { cancellationTests } from './cancellation.js'
@@ -23,6 +24,7 @@ export { recoveryTests } from './recovery.js'
 export { retryTests } from './retries.js'
 export { seedsApiTests } from './seeds-api.js'
 export { sleepTests } from './sleep.js'
+export { timeoutTests } from './timeouts.js'
 export { transactionalStepTests } from './transactional.js'
 
 /**
@@ -50,6 +52,7 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     transactionalStepTests(harness)
     engineSignalTests(harness)
     eventTests(harness)
+    timeoutTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })

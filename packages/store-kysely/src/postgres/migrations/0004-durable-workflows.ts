@@ -4,7 +4,8 @@ import type { PgqrsMigration } from '../../migration.js'
  * 0004_durable_workflows (Postgres): events sent into a run (`pgqrs_events`, each consumed by
  * exactly one wait, an idempotency key per run), values a run publishes (`pgqrs_run_values`,
  * latest wins), and on a step the event it waits for (`wait_event`, set while the wait step is
- * RUNNING and its run's message is released until the timeout; a send wakes that message).
+ * RUNNING and its run's message is released until the timeout; a send wakes that message), and a
+ * run's deadline (`deadline_at`).
  */
 export const durableWorkflows: PgqrsMigration = {
   name: '0004_durable_workflows',
@@ -30,5 +31,7 @@ export const durableWorkflows: PgqrsMigration = {
   primary key (run_id, key)
 )`,
     String.raw`alter table {{schema}}.pgqrs_steps add column wait_event text`,
+    // a run's deadline (defineWorkflow timeoutMs, start deadline): past it the run ends ERROR
+    String.raw`alter table {{schema}}.pgqrs_runs add column deadline_at timestamptz`,
   ],
 }
