@@ -36,6 +36,7 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     time: (date) => sql`${date === null ? null : date.getTime()}`,
     lease: (token) => sql`${token}`,
     isLeaseToken: (token) => HEX32.test(token),
+    archiveCountsFold: () => sql``,
     clock,
     columns: {
       message: messageColumns,
