@@ -17,6 +17,13 @@ export interface WorkerOptions {
   readonly concurrency?: number
   /** Messages claimed per dequeue (never more than the free slots). Default: `concurrency`. */
   readonly batchSize?: number
+  /**
+   * Messages a worker may claim ahead of its free handler slots while every slot is busy
+   * (graphile-worker's local queue): they wait in the worker, leases renewed, and start as slots
+   * free up; `stop()` releases them at once. Default 0 (claim only for free slots, the fairest
+   * split between workers when jobs are long); a drain of short jobs gains from `batchSize`.
+   */
+  readonly prefetch?: number
   /** Lease per message; renewed automatically at half-time while the handler runs. Default the store's `leaseMs`. */
   readonly leaseMs?: number
   /** Wait between polls of an empty queue (a wake-up ends it early). Default the store's `pollIntervalMs`. */
@@ -48,6 +55,7 @@ export interface WorkerConfig {
   readonly name: string | undefined
   readonly concurrency: number
   readonly batchSize: number
+  readonly prefetch: number
   readonly leaseMs: number
   readonly pollIntervalMs: number
   readonly heartbeatIntervalMs: number
@@ -99,6 +107,7 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     name: o.name,
     concurrency,
     batchSize: int('batchSize', o.batchSize ?? concurrency, 1, MAX_BATCH_SIZE),
+    prefetch: int('prefetch', o.prefetch ?? 0, 0, 10_000),
     leaseMs: int('leaseMs', o.leaseMs ?? store.leaseMs, 100, MAX_MS),
     pollIntervalMs: int('pollIntervalMs', o.pollIntervalMs ?? store.pollIntervalMs, 1, MAX_MS),
     heartbeatIntervalMs,

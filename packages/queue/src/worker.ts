@@ -15,6 +15,7 @@ import {
 } from '@pgqrs/core'
 import { Consumer } from './consumer.js'
 import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
+import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
@@ -136,9 +137,19 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #record: WorkerRecord | null = null
   #consumer: Consumer<T> | null = null
   readonly #inFlight = new Map<number, InFlight<T>>()
-  #wake: (() => void) | null = null
-  #stopWake: (() => void) | null = null
+  /** Waits that a nudge ends (a lane polling an empty queue, or waiting for a free slot). */
+  readonly #wakers = new Set<() => void>()
+  /** Waits that stop() ends (all of them). */
+  readonly #stopWakers = new Set<() => void>()
   #wakeRequested = false
+  /** Prefetched messages waiting for a free handler slot (`prefetch` option). */
+  readonly #local = new LocalQueue<T>()
+  /** Messages asked for by claims in flight (each claim reserves its batch before it is sent). */
+  #requested = 0
+  /** The last claim came back full: more is likely waiting, so every claim lane runs. */
+  #busy = false
+  /** Claim lanes other than the first, parked while the queue looks drained. */
+  readonly #parked = new Set<() => void>()
   #loop: Promise<void> | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
   #renewTimer: NodeJS.Timeout | null = null
@@ -251,43 +262,75 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Wakes the loop if it is waiting for messages (called on NOTIFY and local enqueues). */
   nudge(): void {
     this.#wakeRequested = true
-    this.#wake?.()
+    for (const wake of this.#wakers) wake()
   }
 
-  /** Waits `ms`, or less when nudged or stopped. */
-  async #idle(ms: number, wakeable = true): Promise<void> {
-    if (wakeable && this.#wakeRequested) {
+  /**
+   * Waits `ms`, or less when nudged (if `wakeable`) or stopped. A wait that `consume`s returns at
+   * once for a nudge that came while nobody waited (a poll must not miss a NOTIFY); a wait for a
+   * free slot does not consume it, so it never takes a poll's wake-up away.
+   */
+  async #idle(ms: number, wakeable = true, consume = wakeable): Promise<void> {
+    if (consume && this.#wakeRequested) {
       this.#wakeRequested = false
       return
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms)
+      const wakers = this.#wakers
+      const stopWakers = this.#stopWakers
       function done() {
         clearTimeout(timer)
+        wakers.delete(done)
+        stopWakers.delete(done)
         resolve()
       }
-      this.#wake = wakeable ? done : null
-      this.#stopWake = done
+      if (wakeable) wakers.add(done)
+      stopWakers.add(done)
     })
-    this.#wake = null
-    this.#stopWake = null
-    if (wakeable) this.#wakeRequested = false
+    if (consume) this.#wakeRequested = false
   }
 
+  /**
+   * The claim loop: one lane per batch that fits in the free slots (plus `prefetch`), so a worker
+   * whose concurrency is larger than its batch keeps several claims in flight, as graphile-worker
+   * runs `concurrency` fetches at once. The lanes share one budget ({@link #room}); lanes after the
+   * first run only while claims come back full, so an idle queue is polled by one lane.
+   */
   async #run(): Promise<void> {
+    const { concurrency, prefetch, batchSize } = this.config
+    const max = Math.max(1, this.store.config.maxConnections - 1) // one connection may be LISTENing
+    const lanes = Math.min(Math.ceil((concurrency + prefetch) / batchSize), max)
+    await Promise.all(Array.from({ length: lanes }, (_, i) => this.#lane(i)))
+  }
+
+  /** Messages the worker may still ask for: free slots and prefetch room, minus what is held or asked for. */
+  #room(): number {
+    const { concurrency, prefetch } = this.config
+    return concurrency + prefetch - this.#handling - this.#local.size - this.#requested
+  }
+
+  async #lane(lane: number): Promise<void> {
     let errors = 0
     while (this.#state === 'running') {
-      const free = this.config.concurrency - this.#handling
-      if (free <= 0 || this.#paused) {
-        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
+      if (lane > 0 && (!this.#busy || this.#paused)) {
+        await this.#park()
         continue
       }
+      const room = this.#room()
+      if (room <= 0 || this.#paused) {
+        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000, true, this.#paused)
+        continue
+      }
+      const n = Math.min(this.config.batchSize, room)
       let batch: QueueMessage<T>[]
+      this.#requested += n
       try {
-        batch = await this.#claim(Math.min(this.config.batchSize, free))
+        batch = await this.#claim(n)
         errors = 0
       } catch (e) {
         errors++
+        this.#setBusy(false) // only the first lane retries, with backoff
         this.#emitError(e)
         // Only stop() cuts this wait short: an enqueue must not turn the backoff into a hot loop.
         await this.#idle(
@@ -298,18 +341,65 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           false,
         )
         continue
+      } finally {
+        this.#requested -= n
       }
       if (this.#state !== 'running') {
         // stop() began while we were claiming: give the batch straight back.
         await this.#consumer!.store.messages.release(batch).catch((e) => this.#emitError(e))
         break
       }
+      this.#setBusy(batch.length === n)
       if (batch.length === 0) {
-        await this.#idle(this.config.pollIntervalMs)
+        if (lane === 0) await this.#idle(this.config.pollIntervalMs)
         continue
       }
-      for (const msg of batch) this.#handle(msg)
+      for (const msg of batch) this.#dispatch(msg)
     }
+  }
+
+  /** Records whether the last claim came back full; a full one wakes the parked lanes. */
+  #setBusy(full: boolean): void {
+    this.#busy = full
+    if (!full) return
+    for (const wake of this.#parked) wake()
+  }
+
+  /** Parks a lane until a claim comes back full, or stop(). */
+  #park(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const parked = this.#parked
+      const stopWakers = this.#stopWakers
+      function done() {
+        parked.delete(done)
+        stopWakers.delete(done)
+        resolve()
+      }
+      parked.add(done)
+      stopWakers.add(done)
+    })
+  }
+
+  /** Hands a claimed message to a free handler slot, or holds it (prefetch) until one frees up. */
+  #dispatch(msg: QueueMessage<T>): void {
+    if (this.#handling < this.config.concurrency && this.#local.size === 0) this.#handle(msg)
+    else this.#local.push(msg, Date.now() + this.#renewEvery)
+  }
+
+  /** Starts held (prefetched) messages while handler slots are free; none once stop() began. */
+  #startHeld(): void {
+    while (this.#state === 'running' && this.#handling < this.config.concurrency) {
+      const held = this.#local.shift()
+      if (!held) return
+      this.#handle(held.msg, held.renewAt)
+    }
+  }
+
+  /** stop(): gives every held (prefetched) message back at once, so other workers can take it. */
+  async #releaseHeld(): Promise<void> {
+    const held = this.#local.takeAll()
+    if (held.length === 0) return
+    await this.store.messages.release(held).catch((e) => this.#emitError(e))
   }
 
   /**
@@ -390,6 +480,17 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       entry.renewAt = now + this.#renewEvery
       void this.#renew(entry)
     }
+    for (const msg of this.#local.due(now, this.#renewEvery)) void this.#renewHeld(msg)
+  }
+
+  /** Renews the lease of a held (prefetched) message; a lost one is dropped (its new holder has it). */
+  async #renewHeld(msg: QueueMessage<T>): Promise<void> {
+    try {
+      const ok = await this.#consumer!.extendLease(msg, this.config.leaseMs)
+      if (!ok && this.#local.drop(msg)) this.emit('lease:lost', msg)
+    } catch (e) {
+      this.#emitError(e)
+    }
   }
 
   async #renew(entry: InFlight<T>): Promise<void> {
@@ -405,12 +506,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
   }
 
-  #handle(msg: QueueMessage<T>): void {
+  #handle(msg: QueueMessage<T>, renewAt = Date.now() + this.#renewEvery): void {
     const consumer = this.#consumer!
     const entry = new InFlight<T>(
       msg,
       this,
-      Date.now() + this.#renewEvery,
+      renewAt,
       (ms = this.config.leaseMs) => consumer.extendLease(msg, ms),
       () => this.#heartbeatNow(),
     )
@@ -440,6 +541,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       } finally {
         this.#handling--
         entry.finished = true
+        this.#startHeld()
       }
       if (entry.abandoned || entry.lost) return // released by stop(), or taken over: the new holder settles it
       if (ok && settled) {
@@ -519,10 +621,11 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
     this.#state = 'stopping'
     this.nudge()
-    this.#stopWake?.()
+    for (const wake of this.#stopWakers) wake()
     await this.#starting?.catch(() => {})
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     await this.#loop
+    await this.#releaseHeld()
     const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))
     let graceTimer: NodeJS.Timeout | undefined
     await Promise.race([

@@ -5,6 +5,7 @@ import { badInputTests } from './bad-input.js'
 import { consumerLeaseTests } from './consumer-leases.js'
 import { enqueueOptionTests } from './enqueue-options.js'
 import { multiProcessWorkerTests } from './multi-process.js'
+import { parallelClaimTests } from './parallel-claims.js'
 import { wakeupTests } from './wakeup.js'
 import { workerLoopTests } from './worker-loop.js'
 
@@ -13,6 +14,7 @@ export { badInputTests } from './bad-input.js'
 export { consumerLeaseTests } from './consumer-leases.js'
 export { enqueueOptionTests } from './enqueue-options.js'
 export { multiProcessWorkerTests } from './multi-process.js'
+export { parallelClaimTests } from './parallel-claims.js'
 export { wakeupTests } from './wakeup.js'
 export { workerLoopTests } from './worker-loop.js'
 
@@ -35,6 +37,7 @@ export function registerQueueWorkerSuite(harness: StoreHarness): void {
     enqueueOptionTests(harness)
     consumerLeaseTests(harness)
     workerLoopTests(harness)
+    parallelClaimTests(harness)
     wakeupTests(harness)
     badInputTests(harness)
     multiProcessWorkerTests(harness)
