@@ -5,6 +5,8 @@ import type { WorkloadId } from './types.ts'
 export interface BenchOptions {
   readonly quick: boolean
   readonly only: readonly WorkloadId[]
+  /** Only rows whose key contains one of these (all rows when empty). */
+  readonly rows: readonly string[]
   readonly reps: number
   readonly url: string
   /** (a) backlog size. */
@@ -40,6 +42,7 @@ const QUICK: readonly WorkloadId[] = ['a', 'b', 'c', 'd', 'e']
 export const USAGE = `pnpm bench [options]
   --quick              small sizes, 1 repetition, fewer rows (development; about 2-3 minutes)
   --only a,c           workloads to run: a drain, b steady, c latency, d workflow, e sqlite/turso, rss
+  --rows K1,K2         only the rows whose key contains one of these (e.g. workflow, c4-b50)
   --reps N             repetitions (default 3; medians are taken over them)
   --rss                also run the flat-RSS check (pgqrs worker over 1 000 000 messages; minutes)
   --messages N         (a) backlog size (default 50 000; quick 5 000)
@@ -77,6 +80,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      rows: { type: 'string' },
       reps: { type: 'string' },
       rss: { type: 'boolean', default: false },
       analyze: { type: 'boolean', default: false },
@@ -110,6 +114,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
   return {
     quick,
     only: only.filter((w) => w !== 'rss') as WorkloadId[],
+    rows: values.rows ? values.rows.split(',').map((r) => r.trim()) : [],
     reps: int('reps', values.reps, quick ? 1 : 3),
     url: process.env.PGQRS_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     messages: int('messages', values.messages, quick ? 5_000 : 50_000),
