@@ -24,33 +24,38 @@ export async function startSqlLoops(
   const lanes = perConsumer * o.consumers
   const pool = new pg.Pool({ connectionString: target.url, max: lanes })
   const schema = `"${target.schema}"`
+  // As the worker: no result, and each message's start time (claim time = visible_at - lease).
   const text = `select s.*
     from ${schema}.pgqrs_settle_dequeue($1::bigint[], $2::uuid[], false, $3, $4::int,
-      $5::double precision, null::bigint) s`
+      $5::double precision, null::bigint, $6::jsonb[], $7::timestamptz[]) s`
   let stopping = false
   const loop = async () => {
     const client = await pool.connect()
     try {
       let ids: string[] = []
       let leases: string[] = []
+      let started: Date[] = []
       while (!stopping) {
         const r = await client.query<{
           settled: string | null
           id: string
           lease: string
           payload: Payload
+          visible_at: Date
         }>({
           name: 'settle_dequeue',
           text,
-          values: [ids, leases, target.queue, o.batch, LEASE_MS],
+          values: [ids, leases, target.queue, o.batch, LEASE_MS, ids.map(() => null), started],
         })
         ids = []
         leases = []
+        started = []
         for (const row of r.rows) {
           if (row.settled !== null) continue
           o.onMessage(row.payload)
           ids.push(row.id)
           leases.push(row.lease)
+          started.push(new Date(row.visible_at.getTime() - LEASE_MS))
         }
         if (ids.length === 0) await sleep(5)
       }

@@ -17,7 +17,7 @@ CREATE TABLE pgqrs_archive (
   last_error text,
   dequeued_at integer,
   archived_at integer,
-  dead_at integer,
+  dead_at integer, timeout_ms integer, result text, started_at integer,
   check ((archived_at is null) <> (dead_at is null))
 );
 
@@ -36,7 +36,8 @@ CREATE TABLE pgqrs_messages (
   dedupe_key text,
   last_error text,
   dequeued_at integer
-);
+, timeout_ms integer
+  check (timeout_ms is null or timeout_ms > 0));
 
 CREATE TABLE pgqrs_migrations (
         name text primary key, applied_at integer not null);

@@ -3,9 +3,10 @@ import { admin } from '@pgqrs/queue'
 import type { Command } from 'commander'
 import { METRICS_COLUMNS, QUEUE_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
+import { parsePositive } from '../parsers.js'
 import { recordTable, rowsTable } from '../table.js'
 
-/** `pgqrs queue create|list|get|delete|purge|metrics`. */
+/** `pgqrs queue create|list|get|delete|purge|metrics|handled`. */
 export function registerQueue(program: Command, ctx: CliContext): void {
   const queue = program.command('queue').description('create, inspect and delete queues')
 
@@ -91,6 +92,20 @@ export function registerQueue(program: Command, ctx: CliContext): void {
         }
         const m = await admin(store).queueMetrics(name)
         return { json: m, table: () => rowsTable([m], METRICS_COLUMNS) }
+      }),
+    )
+
+  queue
+    .command('handled')
+    .description(
+      'handled, dead and failed counts and p50/p95 handling times of one queue over a window',
+    )
+    .argument('<name>', 'queue name')
+    .option('--window <ms>', 'messages finished in the last <ms> (default one hour)', parsePositive)
+    .action((name: string, opts: { window?: number }, cmd: Command) =>
+      ctx.withStore(cmd, 'reading handler metrics', async (store) => {
+        const m = await admin(store).handlerMetrics(name, { windowMs: opts.window })
+        return { json: m, table: () => recordTable({ ...m }) }
       }),
     )
 }

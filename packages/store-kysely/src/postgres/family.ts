@@ -31,9 +31,13 @@ function messageColumns(alias: string, archive = false) {
     if (TIME_COLUMNS.has(c)) return epochMs(`${a}${c}`, c)
     return `${a}${c}`
   })
-  if (!archive) cols.push('null as archived_at, null as dead_at')
+  if (!archive)
+    cols.push('null as archived_at, null as dead_at, null as result, null as started_at')
   else
-    cols.push(`${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`)
+    cols.push(
+      `${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`,
+      `${a}result::text as result, ${epochMs(`${a}started_at`, 'started_at')}`,
+    )
   return sql.raw(cols.join(', '))
 }
 
@@ -60,6 +64,8 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     q: (db) => db.withSchema(schema),
     now: () => sql<Timestamp>`now()`,
     nowPlus: (ms) => sql<Timestamp>`(now() + ${ms}::double precision * interval '1 millisecond')`,
+    elapsedMs: (from, to) =>
+      sql.raw(`(date_part('epoch', ${to}) - date_part('epoch', ${from})) * 1000`),
     json: (text) => sql`cast(${text} as jsonb)`,
     time: (date) => sql`cast(${date === null ? null : date.toISOString()} as timestamptz)`,
     lease: (token) => sql`${token}::uuid`,
