@@ -215,8 +215,9 @@ export function eventTests(harness: StoreHarness): void {
       const handles = []
       for (let i = 0; i < n; i++) handles.push(await wf.start(store, { i }))
       for (const h of handles) await waitForSuspended(store, h.id, 'SLEEPING')
+      // each run was delivered at least once (more only if a slow machine let a lease run out)
       const settled = deliveries
-      expect(settled).toBe(n)
+      expect(settled).toBeGreaterThanOrEqual(n)
       // while they wait, their messages are invisible until the (absent) timeout: no delivery
       await sleep(400)
       expect(deliveries).toBe(settled)
@@ -227,7 +228,9 @@ export function eventTests(harness: StoreHarness): void {
       for (const h of handles) await h.send('go', 1000)
       const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })))
       expect(results).toEqual(handles.map((_, i) => 1000 + i))
-      expect(deliveries).toBe(2 * n)
+      // one more delivery per run after its event (again more only if a lease ran out)
+      expect(deliveries).toBeGreaterThanOrEqual(settled + n)
+      expect(deliveries).toBeLessThanOrEqual(settled + 2 * n)
       await track.stopAll()
     })
 
