@@ -63,6 +63,9 @@ export type {
   RunStatus,
   StepRecord,
   StepStatus,
+  EventRecord,
+  SendEventOptions,
+  SentEvent,
   QueueMetrics,
   HandlerMetrics,
   BackoffInput,
@@ -110,6 +113,7 @@ export {
   defineWorkflow,
   workflowWorker,
   RunHandle,
+  sendEvent,
   TransientStepError,
   NonRetryableError,
   PausedError,
@@ -137,4 +141,5 @@ export type {
   StepAcquisition,
   StepGuard,
   StoredError,
+  WaitForEventOptions,
 } from '@pgqrs/workflow'

@@ -21,6 +21,18 @@ CREATE TABLE pgqrs_archive (
   check ((archived_at is null) <> (dead_at is null))
 );
 
+CREATE TABLE pgqrs_events (
+  id integer primary key autoincrement,
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  name text not null,
+  payload text not null,
+  idempotency_key text,
+  created_at integer not null,
+  consumed_at integer,
+  consumed_by text,
+  unique (run_id, idempotency_key)
+);
+
 CREATE TABLE pgqrs_messages (
   id integer primary key autoincrement,
   queue_id integer not null references pgqrs_queues (id) on delete cascade,
@@ -48,6 +60,14 @@ CREATE TABLE pgqrs_queues (
   created_at integer not null
 );
 
+CREATE TABLE pgqrs_run_values (
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  key text not null,
+  value text not null,
+  updated_at integer not null,
+  primary key (run_id, key)
+);
+
 CREATE TABLE pgqrs_runs (
   id integer primary key autoincrement,
   workflow_id integer not null references pgqrs_workflows (id) on delete cascade,
@@ -62,7 +82,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, deadline_at integer,
   unique (workflow_id, idempotency_key)
 );
 
@@ -77,7 +97,7 @@ CREATE TABLE pgqrs_steps (
   retry_at integer,
   created_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, wait_event text,
   unique (run_id, step_key)
 );
 
@@ -104,6 +124,8 @@ CREATE TABLE pgqrs_workflows (
 CREATE INDEX pgqrs_archive_archived on pgqrs_archive (queue_id, archived_at) where archived_at is not null;
 
 CREATE INDEX pgqrs_archive_dead on pgqrs_archive (queue_id, dead_at) where dead_at is not null;
+
+CREATE INDEX pgqrs_events_pending on pgqrs_events (run_id, name, id) where consumed_at is null;
 
 CREATE INDEX pgqrs_messages_claim on pgqrs_messages (queue_id, priority desc, visible_at, id);
 

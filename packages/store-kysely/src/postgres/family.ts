@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Timestamp } from '../database.js'
 import type { ExecOptions } from '../exec.js'
 import type { FamilyFragments, FamilySql } from '../family.js'
-import { MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
+import { eventColumnList, MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
 import { PostgresExec } from './exec.js'
 import { postgresMessages } from './messages.js'
 import { postgresRuns } from './runs.js'
@@ -67,15 +67,20 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     elapsedMs: (from, to) =>
       sql.raw(`(date_part('epoch', ${to}) - date_part('epoch', ${from})) * 1000`),
     json: (text) => sql`cast(${text} as jsonb)`,
+    jsonColumn: (column) => sql.raw(`${column}::text`),
     time: (date) => sql`cast(${date === null ? null : date.toISOString()} as timestamptz)`,
     lease: (token) => sql`${token}::uuid`,
     isLeaseToken: (token) => UUID.test(token),
+    lock: (mode) => (mode === 'update' ? sql`for update` : sql`for share`),
+    notify: (payload) =>
+      channel === null ? null : sql`select pg_catalog.pg_notify(${channel}, ${payload})`,
     clock,
     columns: {
       message: messageColumns,
       run: (alias, withWorkflow = true) =>
         sql.raw(runColumnList(alias, withWorkflow, jsonAsText(alias))),
       step: (alias) => sql.raw(stepColumnList(alias, jsonAsText(alias))),
+      event: (alias) => sql.raw(eventColumnList(alias, jsonAsText(alias))),
     },
   }
   const f: FamilySql = {
