@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events'
-import { hostname } from 'node:os'
 import {
   assertSchemaCurrent,
   ConfigError,
@@ -18,7 +17,7 @@ import {
   WorkerStoppedError,
 } from '@pgqrs/core'
 import { Consumer } from './consumer.js'
-import { processIdentity, registerNamed } from './identity.js'
+import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { onLocalEnqueue } from './wakeups.js'
@@ -181,6 +180,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Handlers running now (in-flight entries whose handler has not returned yet). */
   #handling = 0
   #starting: Promise<void> | null = null
+  /** LISTEN is set up (or the store has none): a claim from now on cannot miss a NOTIFY. */
+  #listened = false
+  /** Resolved when the first lane waits with LISTEN up (or stop() began): start() resolves then. */
+  #settled: (() => void) | null = null
   readonly #log
 
   constructor(
@@ -268,7 +271,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#unlisten = () => {
         for (const u of unlisten) u()
       }
-      await this.#listen()
     } catch (e) {
       this.#state = 'stopped'
       this.#unlisten?.()
@@ -279,14 +281,40 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#heartbeatTimer.unref?.()
     this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
     this.#renewTimer.unref?.()
+    await this.#claimWhileListening()
+  }
+
+  /**
+   * Start-up: the loop claims at once, while LISTEN and its self-test (a connection of its own)
+   * are set up, so a backlog's first message does not wait for them. start() still resolves only
+   * once wake-ups work and the first lane waits after a claim made with LISTEN up (an empty
+   * claim made before it is repeated), so no NOTIFY sent after start() is missed.
+   */
+  async #claimWhileListening(): Promise<void> {
+    this.#listened = !this.store.capabilities.notifications
+    const settled = new Promise<void>((resolve) => {
+      this.#settled = resolve
+    })
+    const listening = this.#listen().finally(() => {
+      this.#listened = true
+    })
+    this.#listening = listening
     this.#loop = this.#run()
+    await listening
+    await settled
+  }
+
+  #listening: Promise<void> = Promise.resolve()
+
+  /** The first lane is about to wait: start() may resolve, if LISTEN is up. */
+  #waiting(): void {
+    if (!this.#listened) return
+    this.#settled?.()
+    this.#settled = null
   }
 
   async #anonymous(): Promise<WorkerRecord> {
-    const name = `worker:${this.queue}:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() =>
-      processIdentity(this.store),
-    )
+    return registerAnonymous(this.store, this.queue).catch(() => processIdentity(this.store))
   }
 
   async #listen(): Promise<void> {
@@ -312,12 +340,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   /**
-   * Waits `ms`, or less when nudged (if `wakeable`) or stopped. A wait that `consume`s returns at
-   * once for a nudge that came while nobody waited (a poll must not miss a NOTIFY); a wait for a
-   * free slot does not consume it, so it never takes a poll's wake-up away.
+   * Waits `ms`, or less when nudged (if `wakeable`) or stopped. A wakeable wait returns at once for
+   * a nudge that came while nobody waited (a poll must not miss a NOTIFY); whichever lane takes
+   * it claims next, or waits for a slot whose freeing nudges again.
    */
-  async #idle(ms: number, wakeable = true, consume = wakeable): Promise<void> {
-    if (consume && this.#wakeRequested) {
+  async #idle(ms: number, wakeable = true): Promise<void> {
+    if (wakeable && this.#wakeRequested) {
       this.#wakeRequested = false
       return
     }
@@ -334,7 +362,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       if (wakeable) wakers.add(done)
       stopWakers.add(done)
     })
-    if (consume) this.#wakeRequested = false
+    if (wakeable) this.#wakeRequested = false
   }
 
   /**
@@ -365,10 +393,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       const room = this.#room()
       if (room <= 0 || this.#paused) {
-        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000, true, this.#paused)
+        if (lane === 0) this.#waiting()
+        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
         continue
       }
       const n = Math.min(this.config.batchSize, room)
+      const listened = this.#listened
       let batch: QueueMessage<T>[]
       this.#requested += n
       try {
@@ -378,6 +408,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         errors++
         this.#setBusy(false) // only the first lane retries, with backoff
         this.#emitError(e)
+        if (lane === 0) this.#waiting()
         // Only stop() cuts this wait short: an enqueue must not turn the backoff into a hot loop.
         await this.#idle(
           Math.min(
@@ -397,9 +428,17 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       this.#setBusy(batch.length === n)
       if (batch.length === 0) {
-        if (lane === 0) await this.#idle(this.config.pollIntervalMs)
+        if (lane > 0) continue
+        if (!listened) {
+          // claimed before LISTEN was up: claim again once it is, so no NOTIFY falls in between
+          await this.#listening
+          continue
+        }
+        this.#waiting()
+        await this.#idle(this.config.pollIntervalMs)
         continue
       }
+      if (lane === 0 && listened) this.#waiting() // a claim with LISTEN up: start() may resolve
       for (const msg of batch) this.#dispatch(msg)
     }
   }
@@ -763,6 +802,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       return
     }
     this.#state = 'stopping'
+    this.#listened = true
+    this.#waiting() // a start() still waiting for its first idle lane resolves
     this.nudge()
     for (const wake of this.#stopWakers) wake()
     await this.#starting?.catch(() => {})

@@ -99,6 +99,13 @@ export interface FamilyFragments {
   notify(payload: string): Fragment | null
   /** Epoch ms of the store clock (the sqlite family's "now"; Postgres uses it for app-side times). */
   clock(): number
+  /**
+   * Common table expressions (each followed by a comma) that the metrics statement runs before
+   * it reads `pgqrs_archive_counts`: Postgres folds its append-only log of count deltas back to one
+   * row per queue (the statement still reads the rows as they were before the fold, so its sums are
+   * exact); empty on the sqlite family, whose triggers keep one row per queue.
+   */
+  archiveCountsFold(): Fragment
   /** Column lists as selected, with JSON as text and times in the family's form. */
   readonly columns: {
     message(alias: string, archive?: boolean): Fragment

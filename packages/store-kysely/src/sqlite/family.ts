@@ -44,6 +44,7 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     isLeaseToken: (token) => HEX32.test(token),
     lock: () => sql``,
     notify: () => null,
+    archiveCountsFold: () => sql``,
     clock,
     columns: {
       message: messageColumns,
