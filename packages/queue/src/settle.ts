@@ -39,7 +39,9 @@ export async function settleAndDequeue(
   const settled =
     refs.length === 0
       ? []
-      : await (how === 'delete' ? messages.delete(refs) : messages.archive(refs))
+      : await (how === 'delete'
+          ? messages.delete(refs)
+          : messages.archive(refs, { outcomes: options.outcomes }))
   const { batchSize, leaseMs, consumerId } = options
   return { settled, messages: await messages.dequeue(queue, { batchSize, leaseMs, consumerId }) }
 }

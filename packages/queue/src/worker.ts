@@ -867,11 +867,11 @@ export function worker<T = unknown>(
   handler: Handler<T>,
   options?: WorkerOptions,
 ): Worker<T>
-export function worker<T = unknown>(
+export function worker(
   store: Store,
-  handlers: HandlerMap<T>,
+  handlers: HandlerMap<any>,
   options?: WorkerOptions,
-): Worker<T>
+): Worker<any>
 export function worker<T = unknown>(
   store: Store,
   queue: string | HandlerMap<T>,

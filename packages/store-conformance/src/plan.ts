@@ -1,7 +1,14 @@
 import type { StoreCapabilities } from '@pgqrs/core'
 
 /** The optional store methods a harness may declare (`StoreHarness.shortcuts`). */
-export const SHORTCUTS = ['messages.settleAndDequeue', 'runs.end', 'steps.record'] as const
+export const SHORTCUTS = [
+  'messages.settleAndDequeue',
+  'runs.end',
+  'steps.record',
+  'messages.cancel',
+  'messages.dequeueQueues',
+  'messages.handlerMetrics',
+] as const
 /** One of {@link SHORTCUTS}. */
 export type Shortcut = (typeof SHORTCUTS)[number]
 

@@ -41,6 +41,9 @@ export function queueTests(harness: StoreHarness): void {
         'messages.settleAndDequeue': typeof s.messages.settleAndDequeue === 'function',
         'runs.end': typeof s.runs.end === 'function',
         'steps.record': typeof s.steps.record === 'function',
+        'messages.cancel': typeof s.messages.cancel === 'function',
+        'messages.dequeueQueues': typeof s.messages.dequeueQueues === 'function',
+        'messages.handlerMetrics': typeof s.messages.handlerMetrics === 'function',
       }
       const declared = new Set(harness.shortcuts ?? [])
       expect(Object.fromEntries(SHORTCUTS.map((k) => [k, declared.has(k)]))).toEqual(has)

@@ -15,7 +15,14 @@ export const postgresHarness: StoreHarness = {
     notifications: true,
     sharedAcrossProcesses: true,
   },
-  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
+  shortcuts: [
+    'messages.settleAndDequeue',
+    'runs.end',
+    'steps.record',
+    'messages.cancel',
+    'messages.dequeueQueues',
+    'messages.handlerMetrics',
+  ],
   async create(options = {}) {
     const schema = `pgqrs_t_${randomBytes(5).toString('hex')}`
     const store = new PostgresStore({

@@ -16,7 +16,14 @@ export const sqliteHarness: StoreHarness = {
     notifications: false,
     sharedAcrossProcesses: true,
   },
-  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
+  shortcuts: [
+    'messages.settleAndDequeue',
+    'runs.end',
+    'steps.record',
+    'messages.cancel',
+    'messages.dequeueQueues',
+    'messages.handlerMetrics',
+  ],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-sqlite-'))
     const store = new SqliteStore({ ...options.config, logger: false, path: join(dir, 'pgqrs.db') })

@@ -16,7 +16,14 @@ export const tursoHarness: StoreHarness = {
     notifications: false,
     sharedAcrossProcesses: true,
   },
-  shortcuts: ['messages.settleAndDequeue', 'runs.end', 'steps.record'],
+  shortcuts: [
+    'messages.settleAndDequeue',
+    'runs.end',
+    'steps.record',
+    'messages.cancel',
+    'messages.dequeueQueues',
+    'messages.handlerMetrics',
+  ],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-turso-'))
     const store = new TursoStore({

@@ -19,6 +19,7 @@ export function flowControlTests(harness: StoreHarness): void {
   describe('flow control', () => {
     const fx = useStore(harness)
     const track = workerTracker()
+    const declared = new Set(harness.shortcuts ?? [])
 
     it('a handler that never settles times out: retried by another worker, then dead with a TimeoutError; its late settle is refused and its slot freed', async () => {
       const { store } = fx
@@ -177,74 +178,82 @@ export function flowControlTests(harness: StoreHarness): void {
       expect((await getMessage(store, m!.id)).lastError).toContain('BigInt')
     })
 
-    it('handlerMetrics: handled, dead and failed counts and p50/p95 over a window', async () => {
-      const { store } = fx
-      const q = await freshQueue(store, 'metrics')
-      await store.messages.enqueue(
-        q,
-        Array.from({ length: 10 }, (_, n) => ({ payload: n, maxAttempts: n === 9 ? 1 : 3 })),
-      )
-      const failedOnce = new Set<number>()
-      const w = track(
-        worker<number>(
-          store,
+    // registered only where the store declares the optional method (as conformancePlan gates)
+    if (declared.has('messages.handlerMetrics'))
+      it('handlerMetrics: handled, dead and failed counts and p50/p95 over a window', async () => {
+        const { store } = fx
+        const q = await freshQueue(store, 'metrics')
+        await store.messages.enqueue(
           q,
-          async (m) => {
-            if (m.payload === 9) throw new Error('always')
-            if (m.payload < 3 && !failedOnce.has(m.payload)) {
-              failedOnce.add(m.payload)
-              throw new Error('once')
-            }
-            await sleep(m.payload < 5 ? 10 : 60)
-          },
-          { concurrency: 4, pollIntervalMs: 20, backoff: [0] },
-        ),
-      )
-      let finished = 0
-      w.on('message:done', () => finished++)
-      w.on('message:dead', () => finished++)
-      await w.start()
-      await waitFor(() => finished === 10)
-      await w.stop()
-      const m = await admin(store).handlerMetrics(q, { windowMs: 60_000 })
-      expect(m).toMatchObject({ queue: q, windowMs: 60_000, handled: 9, dead: 1, failed: 4 })
-      expect(m.p50Ms).toBeGreaterThanOrEqual(5)
-      expect(m.p95Ms).toBeGreaterThanOrEqual(50)
-      expect(m.p95Ms!).toBeGreaterThanOrEqual(m.p50Ms!)
-      expectError(
-        await rejection(admin(store).handlerMetrics('no-such-queue')),
-        NotFoundError,
-        'QUEUE_NOT_FOUND',
-      )
-    })
+          Array.from({ length: 10 }, (_, n) => ({ payload: n, maxAttempts: n === 9 ? 1 : 3 })),
+        )
+        const failedOnce = new Set<number>()
+        const w = track(
+          worker<number>(
+            store,
+            q,
+            async (m) => {
+              if (m.payload === 9) throw new Error('always')
+              if (m.payload < 3 && !failedOnce.has(m.payload)) {
+                failedOnce.add(m.payload)
+                throw new Error('once')
+              }
+              await sleep(m.payload < 5 ? 10 : 60)
+            },
+            { concurrency: 4, pollIntervalMs: 20, backoff: [0] },
+          ),
+        )
+        let finished = 0
+        w.on('message:done', () => finished++)
+        w.on('message:dead', () => finished++)
+        await w.start()
+        await waitFor(() => finished === 10)
+        await w.stop()
+        const m = await admin(store).handlerMetrics(q, { windowMs: 60_000 })
+        expect(m).toMatchObject({ queue: q, windowMs: 60_000, handled: 9, dead: 1, failed: 4 })
+        expect(m.p50Ms).toBeGreaterThanOrEqual(5)
+        expect(m.p95Ms).toBeGreaterThanOrEqual(50)
+        expect(m.p95Ms!).toBeGreaterThanOrEqual(m.p50Ms!)
+        expectError(
+          await rejection(admin(store).handlerMetrics('no-such-queue')),
+          NotFoundError,
+          'QUEUE_NOT_FOUND',
+        )
+      })
 
-    it('cancelMessage: a pending or delayed message is never delivered; leased or settled ones are refused', async () => {
-      const { store } = fx
-      const q = await freshQueue(store, 'cancel')
-      const [pending, delayed, leased] = await store.messages.enqueue(q, [
-        { payload: 'p' },
-        { payload: 'd', delayMs: 60_000 },
-        { payload: 'l', priority: 10 },
-      ])
-      const [claimed] = await store.messages.dequeue(q, { batchSize: 1, leaseMs: 30_000 })
-      expect(claimed!.id).toBe(leased!.id)
-      const a = admin(store)
-      expect((await a.cancelMessage(delayed!.id)).payload).toBe('d')
-      expect((await a.cancelMessage(pending!.id)).id).toBe(pending!.id)
-      expect(await store.messages.get(pending!.id)).toBeNull()
-      expect(await store.messages.get(delayed!.id)).toBeNull()
-      expectError(await rejection(a.cancelMessage(leased!.id)), ConflictError, 'CONFLICT', 'leased')
-      expect((await getMessage(store, leased!.id)).lease).toBe(claimed!.lease)
-      await store.messages.archive([claimed!])
-      expectError(
-        await rejection(a.cancelMessage(leased!.id)),
-        ConflictError,
-        'CONFLICT',
-        'archived',
-      )
-      expectError(await rejection(a.cancelMessage(987_654_321)), NotFoundError, 'NOT_FOUND')
-      expect(await store.messages.dequeue(q, { batchSize: 10, leaseMs: 1_000 })).toEqual([])
-    })
+    if (declared.has('messages.cancel'))
+      it('cancelMessage: a pending or delayed message is never delivered; leased or settled ones are refused', async () => {
+        const { store } = fx
+        const q = await freshQueue(store, 'cancel')
+        const [pending, delayed, leased] = await store.messages.enqueue(q, [
+          { payload: 'p' },
+          { payload: 'd', delayMs: 60_000 },
+          { payload: 'l', priority: 10 },
+        ])
+        const [claimed] = await store.messages.dequeue(q, { batchSize: 1, leaseMs: 30_000 })
+        expect(claimed!.id).toBe(leased!.id)
+        const a = admin(store)
+        expect((await a.cancelMessage(delayed!.id)).payload).toBe('d')
+        expect((await a.cancelMessage(pending!.id)).id).toBe(pending!.id)
+        expect(await store.messages.get(pending!.id)).toBeNull()
+        expect(await store.messages.get(delayed!.id)).toBeNull()
+        expectError(
+          await rejection(a.cancelMessage(leased!.id)),
+          ConflictError,
+          'CONFLICT',
+          'leased',
+        )
+        expect((await getMessage(store, leased!.id)).lease).toBe(claimed!.lease)
+        await store.messages.archive([claimed!])
+        expectError(
+          await rejection(a.cancelMessage(leased!.id)),
+          ConflictError,
+          'CONFLICT',
+          'archived',
+        )
+        expectError(await rejection(a.cancelMessage(987_654_321)), NotFoundError, 'NOT_FOUND')
+        expect(await store.messages.dequeue(q, { batchSize: 10, leaseMs: 1_000 })).toEqual([])
+      })
 
     it('custom backoff (a list of delays, a function) and retryNow run a backing-off message now', async () => {
       const { store } = fx
@@ -275,11 +284,13 @@ export function flowControlTests(harness: StoreHarness): void {
       expect(seen).toEqual([[1, 'first try fails']])
       const waiting = await getMessage(store, m!.id)
       expect(waiting.visibleAt.getTime() - Date.now()).toBeGreaterThan(3_000_000)
-      const now = await admin(store).retryNow(m!.id)
-      expect(now.attempts).toBe(1)
+      // (the worker may claim it again before retryNow reads it back)
+      expect((await admin(store).retryNow(m!.id)).id).toBe(m!.id)
       await done
       await w.stop()
-      expect((await getMessage(store, m!.id)).archivedAt).not.toBeNull()
+      const archived = await getMessage(store, m!.id)
+      expect(archived.archivedAt).not.toBeNull()
+      expect(archived.attempts).toBe(2)
       expectError(await rejection(admin(store).retryNow(m!.id)), ConflictError, 'CONFLICT')
       expectError(await rejection(admin(store).retryNow(987_654_321)), NotFoundError, 'NOT_FOUND')
 
@@ -334,7 +345,9 @@ export function flowControlTests(harness: StoreHarness): void {
       await (await store.producer(qb)).enqueue('b-late')
       await waitFor(() => order.length === 5, { timeoutMs: 3_000 })
       await w.stop()
-      expect(order).toEqual(['b-urgent', 'a1', 'b1', 'a2', 'b-late'])
+      if (declared.has('messages.dequeueQueues'))
+        expect(order).toEqual(['b-urgent', 'a1', 'b1', 'a2', 'b-late'])
+      else expect([...order].sort()).toEqual(['a1', 'a2', 'b-late', 'b-urgent', 'b1'])
       const a1 = (await store.messages.list(qa, { state: 'archived' })).find(
         (m) => m.payload === 'a1',
       )
