@@ -66,6 +66,8 @@ export class DeliveryContext implements WorkflowContext {
   readonly #handler: { readonly signal: AbortSignal } | undefined
   readonly attempt: number
   #interrupt: Interrupt | null = null
+  /** Calls of step/sleep/wait still running (parallel steps: `Promise.all`). */
+  readonly #inflight = new Set<Promise<unknown>>()
 
   /** `handler`: the queue worker's handler context, whose signal is made only when read. */
   constructor(run: Run, handler: { readonly signal: AbortSignal } | undefined) {
@@ -96,7 +98,15 @@ export class DeliveryContext implements WorkflowContext {
     return this.#interrupt
   }
 
-  async #guard<T>(step: string, call: () => Promise<T>): Promise<T> {
+  #guard<T>(step: string, call: () => Promise<T>): Promise<T> {
+    const running = this.#run1(step, call)
+    this.#inflight.add(running)
+    const forget = () => this.#inflight.delete(running)
+    running.then(forget, forget)
+    return running
+  }
+
+  async #run1<T>(step: string, call: () => Promise<T>): Promise<T> {
     if (this.#interrupt) throw this.#interrupt.error
     try {
       return await call()
@@ -104,6 +114,15 @@ export class DeliveryContext implements WorkflowContext {
       if (isInterrupt(e)) this.#interrupt ??= { error: e, step }
       throw e
     }
+  }
+
+  /**
+   * Waits until no step, sleep or wait of this delivery is running: the body may have ended (a
+   * sibling of a `Promise.all` threw) while others still run; their results are recorded before
+   * the delivery settles, so a replay does not run them again.
+   */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
   }
 
   step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T> {

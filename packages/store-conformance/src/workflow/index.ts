@@ -7,6 +7,7 @@ import { engineSignalTests } from './engine-signals.js'
 import { eventTests } from './events.js'
 import { idiomaticApiTests } from './idiomatic-api.js'
 import { memoisedStepTests } from './memoised-steps.js'
+import { parallelStepTests } from './parallel.js'
 import { recoveryTests } from './recovery.js'
 import { retryTests } from './retries.js'
 import { seedsApiTests } from './seeds-api.js'
@@ -20,6 +21,7 @@ export { engineSignalTests } from './engine-signals.js'
 export { eventTests } from './events.js'
 export { idiomaticApiTests } from './idiomatic-api.js'
 export { memoisedStepTests } from './memoised-steps.js'
+export { parallelStepTests } from './parallel.js'
 export { recoveryTests } from './recovery.js'
 export { retryTests } from './retries.js'
 export { seedsApiTests } from './seeds-api.js'
@@ -53,6 +55,7 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     engineSignalTests(harness)
     eventTests(harness)
     timeoutTests(harness)
+    parallelStepTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })
