@@ -311,3 +311,16 @@ export function validateIdempotencyKey(key: unknown): string | null {
   }
   return key
 }
+
+/**
+ * The queue of version `version` of workflow `workflow`: the workflow's own queue for version 1,
+ * `<workflow>:v<N>` for N > 1, so that only workers that register version N claim its runs.
+ * `ValidationError` for a version that is not an integer from 1 to 1 000 000, or a name too long
+ * for the suffix.
+ */
+export function workflowQueue(workflow: string, version = 1): string {
+  validateName('workflow', workflow)
+  validateInt('version', version, 1, 1_000_000)
+  if (version === 1) return workflow
+  return validateName('queue', `${workflow}:v${version}`)
+}
