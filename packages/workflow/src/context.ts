@@ -11,6 +11,8 @@ export interface WorkflowContext {
   readonly runId: number
   /** The workflow's name. */
   readonly workflow: string
+  /** The workflow version the run was started for (`defineWorkflow({ version })`, default 1). */
+  readonly version: number
   /**
    * Deliveries of the run's message so far, this one included: 1 normally, more after a worker
    * crashed or lost its lease while running this run (sleeps, pauses and step retries do not count).
@@ -40,6 +42,12 @@ export interface WorkflowContext {
    * progress, an approval URL, a partial result.
    */
   setEvent(key: string, value: unknown): Promise<void>
+  /**
+   * A patch marker for changing code under running runs: true where the run reaches this point
+   * with the new code, false where its stored history already went past it without the patch.
+   * `if (await ctx.patched('sms')) await ctx.step('send_sms', …)`.
+   */
+  patched(id: string): Promise<boolean>
 }
 
 /** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
@@ -85,7 +93,11 @@ export class DeliveryContext implements WorkflowContext {
   }
 
   get workflow(): string {
-    return this.#run.message.queue
+    return this.#run.record.workflow
+  }
+
+  get version(): number {
+    return this.#run.record.version
   }
 
   /** The run's deadline in epoch ms, or null. */
@@ -139,5 +151,9 @@ export class DeliveryContext implements WorkflowContext {
 
   setEvent(key: string, value: unknown): Promise<void> {
     return this.#guard(`set:${String(key)}`, () => this.#run.setEvent(key, value))
+  }
+
+  patched(id: string): Promise<boolean> {
+    return this.#guard(`patch:${String(id)}`, () => this.#run.patched(id))
   }
 }

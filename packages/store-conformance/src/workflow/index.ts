@@ -14,6 +14,7 @@ import { seedsApiTests } from './seeds-api.js'
 import { sleepTests } from './sleep.js'
 import { timeoutTests } from './timeouts.js'
 import { transactionalStepTests } from './transactional.js'
+import { versioningTests } from './versioning.js'
 
 export { cancellationTests } from './cancellation.js'
 export { crashTests } from './crash.js'
@@ -28,6 +29,7 @@ export { seedsApiTests } from './seeds-api.js'
 export { sleepTests } from './sleep.js'
 export { timeoutTests } from './timeouts.js'
 export { transactionalStepTests } from './transactional.js'
+export { versioningTests } from './versioning.js'
 
 /**
  * Registers the workflow behaviour suite for one backend under `describe('workflow')`: the seeds'
@@ -56,6 +58,7 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     eventTests(harness)
     timeoutTests(harness)
     parallelStepTests(harness)
+    versioningTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })
