@@ -61,6 +61,32 @@ function body(args: CrashChildArgs, store: Store) {
       })
     }
   }
+  if (args.kind === 'event') {
+    return async (ctx: WorkflowContext, input: CrashInput) => {
+      await ctx.step('before', () => {
+        log(input, 'before')
+        return 'b'
+      })
+      if (args.crash) {
+        // die while the run waits: once it is SLEEPING and its message released
+        void (async () => {
+          for (let i = 0; i < 1_000; i++) {
+            const run = await store.runs.get(ctx.runId)
+            const m = run && (await store.messages.get(run.messageId))
+            if (run?.status === 'SLEEPING' && m?.lease === null) break
+            await new Promise((r) => setTimeout(r, 10))
+          }
+          log(input, 'crash')
+          await die()
+        })()
+      }
+      const got = await ctx.waitForEvent<{ by: string }>('approve')
+      return ctx.step('after', () => {
+        log(input, `after:${got?.by}`)
+        return got?.by
+      })
+    }
+  }
   const table = args.table ?? ''
   return async (ctx: WorkflowContext, input: CrashInput) => {
     await ctx.step('reserve', () => {
