@@ -5,6 +5,8 @@ import type { WorkloadId } from './types.ts'
 export interface BenchOptions {
   readonly quick: boolean
   readonly only: readonly WorkloadId[]
+  /** Only rows whose key contains one of these (all rows when empty). */
+  readonly rows: readonly string[]
   readonly reps: number
   readonly url: string
   /** (a) backlog size. */
@@ -22,6 +24,8 @@ export interface BenchOptions {
   readonly runs: number
   /** (e) backlog size on SQLite and Turso. */
   readonly embeddedMessages: number
+  /** (f) pgqrs `prefetch` in the batched rows. */
+  readonly prefetch: number
   /** Flat-RSS check (opt-in) and its size. */
   readonly rss: boolean
   readonly rssMessages: number
@@ -34,12 +38,14 @@ export interface BenchOptions {
   readonly argv: readonly string[]
 }
 
-const ALL: readonly WorkloadId[] = ['a', 'b', 'c', 'd', 'e']
-const QUICK: readonly WorkloadId[] = ['a', 'b', 'c', 'd', 'e']
+const ALL: readonly WorkloadId[] = ['a', 'b', 'c', 'd', 'e', 'f']
+const QUICK: readonly WorkloadId[] = ['a', 'b', 'c', 'd', 'e', 'f']
 
 export const USAGE = `pnpm bench [options]
   --quick              small sizes, 1 repetition, fewer rows (development; about 2-3 minutes)
-  --only a,c           workloads to run: a drain, b steady, c latency, d workflow, e sqlite/turso, rss
+  --only a,c           workloads to run: a drain, b steady, c latency, d workflow, e sqlite/turso,
+                       f drain by worker processes timed from spawn (issue 17 shapes), rss
+  --rows K1,K2         only the rows whose key contains one of these (e.g. workflow, c4-b50)
   --reps N             repetitions (default 3; medians are taken over them)
   --rss                also run the flat-RSS check (pgqrs worker over 1 000 000 messages; minutes)
   --messages N         (a) backlog size (default 50 000; quick 5 000)
@@ -50,12 +56,15 @@ export const USAGE = `pnpm bench [options]
   --samples N          (c) latency samples per system (default 200; quick 40)
   --runs N             (d, e) workflow runs (default 2 000; quick 300)
   --embedded-messages N  (e) backlog on SQLite/Turso (default 20 000; quick 3 000)
+  --prefetch N         (f) pgqrs worker prefetch in the batched rows (default 50)
   --rss-messages N     flat-RSS check size (default 1 000 000; quick 100 000)
   --analyze            ANALYZE each system's tables after filling, before measuring (default: no, as
                        after a sudden burst that autovacuum has not analyzed yet)
   --out FILE           report path (default docs/benchmarks.md; the SVG goes beside it)
   --dashboard          time every dashboard page instead, on 1 000 000 archived messages and
                        100 000 runs (--archived N, --runs N, --requests N; see docs/dashboard.md)
+  --metrics            time one queues.allMetrics() on 1 000 000 archived messages instead,
+                       against the statements it replaced (--archived N, --requests N)
 environment: PGQRS_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)`
 
 function ints(name: string, raw: string | undefined, fallback: readonly number[]): number[] {
@@ -77,6 +86,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      rows: { type: 'string' },
       reps: { type: 'string' },
       rss: { type: 'boolean', default: false },
       analyze: { type: 'boolean', default: false },
@@ -89,6 +99,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
       runs: { type: 'string' },
       'embedded-messages': { type: 'string' },
       'rss-messages': { type: 'string' },
+      prefetch: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -104,12 +115,13 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     : [...(quick ? QUICK : ALL)]
   for (const w of only) {
     if (w !== 'rss' && !ALL.includes(w as WorkloadId))
-      throw new Error(`--only: unknown workload "${w}" (use a,b,c,d,e or rss)`)
+      throw new Error(`--only: unknown workload "${w}" (use a,b,c,d,e,f or rss)`)
   }
   const rssMessages = int('rss-messages', values['rss-messages'], quick ? 100_000 : 1_000_000)
   return {
     quick,
     only: only.filter((w) => w !== 'rss') as WorkloadId[],
+    rows: values.rows ? values.rows.split(',').map((r) => r.trim()) : [],
     reps: int('reps', values.reps, quick ? 1 : 3),
     url: process.env.PGQRS_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     messages: int('messages', values.messages, quick ? 5_000 : 50_000),
@@ -120,6 +132,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     samples: int('samples', values.samples, quick ? 40 : 200),
     runs: int('runs', values.runs, quick ? 300 : 2_000),
     embeddedMessages: int('embedded-messages', values['embedded-messages'], quick ? 3_000 : 20_000),
+    prefetch: values.prefetch === '0' ? 0 : int('prefetch', values.prefetch, 50),
     rss: values.rss || only.includes('rss'),
     analyze: values.analyze,
     rssMessages,

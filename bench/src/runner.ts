@@ -72,7 +72,9 @@ async function measureOnce(
 /** Runs the plan and returns every row × subject with its runs (failed runs keep their error). */
 export async function runBench(o: BenchOptions, targets: Targets): Promise<RowResult[]> {
   const ids: WorkloadId[] = [...o.only, ...(o.rss ? (['rss'] as const) : [])]
-  const plan = ids.flatMap((id) => WORKLOADS[id].rows(o).map((row) => ({ id, row })))
+  const plan = ids
+    .flatMap((id) => WORKLOADS[id].rows(o).map((row) => ({ id, row })))
+    .filter(({ row }) => o.rows.length === 0 || o.rows.some((k) => row.key.includes(k)))
   const results = new Map<string, RowResult>()
   for (const { id, row } of plan) {
     for (const subject of row.subjects) {

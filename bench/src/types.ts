@@ -22,8 +22,11 @@ export type Backend = 'postgres' | 'sqlite' | 'turso'
  */
 export interface Subject {
   readonly system: SystemName
-  /** `worker-delete`: a pgqrs worker with `onSuccess: 'delete'`. */
-  readonly mode: 'loop' | 'worker' | 'worker-delete'
+  /**
+   * `worker-delete`: a pgqrs worker with `onSuccess: 'delete'`; `sql`: the pure-SQL ceiling (pgqrs's
+   * own claim-and-settle function called in a loop over plain `pg`, no library around it).
+   */
+  readonly mode: 'loop' | 'worker' | 'worker-delete' | 'sql'
   readonly backend: Backend
   /** Shown in tables and the chart. */
   readonly label: string
@@ -41,7 +44,7 @@ export interface Target {
   readonly queue: string
 }
 
-export type WorkloadId = 'a' | 'b' | 'c' | 'd' | 'e' | 'rss'
+export type WorkloadId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'rss'
 
 export type Params = Readonly<Record<string, number | string>>
 

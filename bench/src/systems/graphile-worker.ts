@@ -89,14 +89,15 @@ class GraphileSystem implements QueueSystem {
 
   async consume(o: ConsumeOptions): Promise<Running> {
     const pool = this.#runnerPool()
-    const batched = o.batch > 1
+    const batched = o.batch > 1 || (o.prefetch ?? 0) > 0
+    const localQueue = o.prefetch ?? o.batch
     const runners: Runner[] = []
     for (let c = 0; c < o.consumers; c++) {
       runners.push(
         await run({
           pgPool: pool,
           schema: this.#target.schema,
-          concurrency: o.batch,
+          concurrency: o.concurrency ?? o.batch,
           noHandleSignals: true,
           logger,
           crontab: '',
@@ -107,7 +108,7 @@ class GraphileSystem implements QueueSystem {
           },
           preset: {
             worker: batched
-              ? { localQueue: { size: o.batch }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
+              ? { localQueue: { size: localQueue }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
               : { completeJobBatchDelay: -1, failJobBatchDelay: -1 },
           },
         }),

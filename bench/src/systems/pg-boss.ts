@@ -86,7 +86,7 @@ class PgBossSystem implements QueueSystem {
       queue,
       {
         batchSize: o.batch,
-        localConcurrency: o.consumers,
+        localConcurrency: Math.max(o.consumers, Math.ceil((o.concurrency ?? o.batch) / o.batch)),
         burstWhenBatchFull: true,
         pollingIntervalSeconds: 0.5,
         notifyPollingIntervalSeconds: 0.5,

@@ -88,6 +88,10 @@ class PgqrsSystem implements QueueSystem {
   async consume(options: ConsumeOptions): Promise<Running> {
     const store = await this.#main()
     if (this.#subject.mode === 'loop') return startLoops(store, this.#target.queue, options)
+    if (this.#subject.mode === 'sql') {
+      const { startSqlLoops } = await import('./pgqrs-sql.ts')
+      return startSqlLoops(this.#target, store.config.maxConnections, options)
+    }
     const onSuccess = this.#subject.mode === 'worker-delete' ? 'delete' : 'archive'
     return startWorkers(store, this.#target.queue, options, onSuccess)
   }
@@ -117,7 +121,12 @@ async function startWorkers(
       (msg) => {
         o.onMessage(msg.payload)
       },
-      { concurrency: o.batch, batchSize: o.batch, onSuccess },
+      {
+        concurrency: o.concurrency ?? o.batch,
+        batchSize: o.batch,
+        prefetch: o.prefetch ?? 0,
+        onSuccess,
+      },
     )
     w.on('error', (e) => console.error(`pgqrs worker error: ${e.message}`))
     workers.push(w)

@@ -4,8 +4,16 @@ import type { Payload, Subject, SystemName, Target } from '../types.ts'
 export interface ConsumeOptions {
   /** Independent consumers (fetch loops / workers / runners) in this process. */
   readonly consumers: number
-  /** Messages fetched per query by each consumer; also each consumer's concurrency. */
+  /** Messages fetched per query by each consumer; also each consumer's concurrency by default. */
   readonly batch: number
+  /** Handlers at once per consumer (default `batch`). */
+  readonly concurrency?: number
+  /**
+   * Messages fetched ahead per consumer while its handlers are busy: pgqrs `prefetch`,
+   * graphile-worker `localQueue.size` (with batched completes). Default: none for pgqrs;
+   * graphile-worker's batched configuration (`localQueue` of `batch`) when `batch` > 1.
+   */
+  readonly prefetch?: number
   /** Called when a message's handler starts (the handlers do nothing else). */
   onMessage(payload: Payload): void
 }

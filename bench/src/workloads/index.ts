@@ -3,6 +3,7 @@ import { drain } from './drain.ts'
 import { embedded } from './embedded.ts'
 import { latency } from './latency.ts'
 import { rss } from './rss.ts'
+import { spawn } from './spawn.ts'
 import { steady } from './steady.ts'
 import { workflow } from './workflow.ts'
 import type { Workload } from './workload.ts'
@@ -14,5 +15,6 @@ export const WORKLOADS: Readonly<Record<WorkloadId, Workload>> = {
   c: latency,
   d: workflow,
   e: embedded,
+  f: spawn,
   rss,
 }

@@ -62,6 +62,7 @@ export const SUBJECTS = {
   pgqrsLoop: subject('pgqrs', 'loop', 'postgres', 'pgqrs (loop)'),
   pgqrsWorker: subject('pgqrs', 'worker', 'postgres', 'pgqrs (worker)'),
   pgqrsWorkerDelete: subject('pgqrs', 'worker-delete', 'postgres', 'pgqrs (worker, delete)'),
+  pgqrsSql: subject('pgqrs', 'sql', 'postgres', 'pure SQL ceiling'),
   pgBoss: subject('pg-boss', 'worker', 'postgres', 'pg-boss'),
   graphile: subject('graphile-worker', 'worker', 'postgres', 'graphile-worker'),
   embedded: (backend: Backend, mode: Subject['mode']) =>

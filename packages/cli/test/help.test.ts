@@ -53,7 +53,9 @@ describe('pgqrs --help', () => {
   it('`pgqrs help queue` shows the help of queue', async () => {
     const r = await pgqrs(['help', 'queue'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics \[name\]/)
+    expect(r.stdout).toMatch(
+      /Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics (\[options\] )?\[name\]/,
+    )
   })
 
   it('the top-level help documents the exit codes and PGQRS_DSN', async () => {

@@ -40,6 +40,61 @@ describe('dlq (SQLite)', () => {
   })
 })
 
+describe('messages get, cancel and retry-now (SQLite)', () => {
+  it('cancels a delayed message, runs a backing-off one now, shows a settled one with its result', async () => {
+    await cli('queue', 'create', 'q-control')
+    const delayed = await cliJson<{ id: number }>(
+      'send',
+      'q-control',
+      '{"n":1}',
+      '--delay',
+      '600000',
+    )
+    const later = await cliJson<{ id: number; timeoutMs: number }>(
+      'send',
+      'q-control',
+      '{"n":2}',
+      '--delay',
+      '600000',
+      '--timeout',
+      '1500',
+    )
+    expect(later.timeoutMs).toBe(1500)
+    expect(await cliJson('messages', 'cancel', String(delayed.id))).toMatchObject({
+      id: delayed.id,
+      payload: { n: 1 },
+    })
+    expectError(await cliRaw('messages', 'get', String(delayed.id)), /not found/)
+    expectError(await cliRaw('messages', 'cancel', String(delayed.id)), /not found/)
+    const now = await cliJson<{ visibleAt: string }>('messages', 'retry-now', String(later.id))
+    expect(new Date(now.visibleAt).getTime()).toBeLessThan(Date.now() + 5_000)
+    const settled = await withLibrary(dsn, async (store) => {
+      const [m] = await store.messages.dequeue('q-control', { batchSize: 1, leaseMs: 30_000 })
+      await store.messages.archive([m!], {
+        outcomes: [{ result: { sent: true }, startedAt: new Date(Date.now() - 20) }],
+      })
+      return m!.id
+    })
+    expect(settled).toBe(later.id)
+    expect(await cliJson('messages', 'get', String(settled))).toMatchObject({
+      id: settled,
+      result: { sent: true },
+      attempts: 1,
+    })
+    expect(await cli('messages', 'get', String(settled))).toMatch(/result[\s\S]*"sent":true/)
+    expectError(await cliRaw('messages', 'cancel', String(settled)), /archived/)
+    expectError(await cliRaw('messages', 'retry-now', String(settled)), /replay/)
+    expect(await cliJson('queue', 'handled', 'q-control', '--window', '60000')).toMatchObject({
+      queue: 'q-control',
+      handled: 1,
+      dead: 0,
+      failed: 0,
+    })
+    // the listing form still works beside the subcommands
+    expect(await cliJson('messages', 'q-control', '--state', 'archived')).toHaveLength(1)
+  })
+})
+
 describe('workers (SQLite)', () => {
   let workerId = 0
   beforeAll(async () => {

@@ -45,6 +45,17 @@ export interface QueueMessage<T = unknown> {
   readonly dequeuedAt: Date | null
   readonly archivedAt: Date | null
   readonly deadAt: Date | null
+  /**
+   * This message's handler timeout in ms (wins over the worker's `timeoutMs`); null when the
+   * message has none. Optional for stores written before it existed.
+   */
+  readonly timeoutMs?: number | null
+  /** A settled message: what its handler returned (JSON; undefined when nothing was stored). */
+  readonly result?: unknown
+  /** A settled message: when the delivery that settled it began (database clock); null when unknown. */
+  readonly startedAt?: Date | null
+  /** A settled message: when it was archived or dead-lettered (database clock); null while active. */
+  readonly finishedAt?: Date | null
 }
 
 /** What a lease operation needs: the message id and the lease token it was delivered with. */

@@ -1,7 +1,14 @@
 import {
+  ConfigError,
+  ANONYMOUS_WORKER_PREFIX,
   ConflictError,
+  type HandlerMetrics,
   InvalidStateTransitionError,
   type ListRunsOptions,
+  type ListWorkersOptions,
+  listAll,
+  MAX_DELAY_MS,
+  type PageOptions,
   NotFoundError,
   type QueueMessage,
   type QueueMetrics,
@@ -54,13 +61,16 @@ export interface Admin {
   createQueue(name: string): Promise<QueueRecord>
   /** The queue, or `QueueNotFoundError`. */
   getQueue(name: string): Promise<QueueRecord>
-  listQueues(): Promise<QueueRecord[]>
+  /** Queues by name, one page (default 100, at most 1000) after the name `after`. */
+  listQueues(options?: PageOptions<string>): Promise<QueueRecord[]>
   /** Refused (`ConflictError`) while it has active messages, unless `force`. */
   deleteQueue(name: string, options?: { force?: boolean }): Promise<void>
   /** Deletes every message of the queue; returns how many. */
   purgeQueue(name: string): Promise<number>
   queueMetrics(name: string): Promise<QueueMetrics>
-  allQueueMetrics(): Promise<QueueMetrics[]>
+  /** Metrics of one page of queues by name (default 100, at most 1000). */
+  allQueueMetrics(options?: PageOptions<string>): Promise<QueueMetrics[]>
+  /** Totals over every queue (read page by page) and the worker registry. */
   systemStats(): Promise<SystemStats>
   /** Worker counts of one queue. */
   workerStats(queue: string, options?: { staleAfterMs?: number }): Promise<WorkerHealth>
@@ -74,7 +84,13 @@ export interface Admin {
     queue?: string
     includeDead?: boolean
   }): Promise<number>
-  workers(options?: { queue?: string }): Promise<WorkerRecord[]>
+  /** Workers by id, one page (default 100, at most 1000); filter by queue, or live/stopped. */
+  workers(options?: ListWorkersOptions): Promise<WorkerRecord[]>
+  /**
+   * Deletes the rows of workers stopped more than `olderThanMs` ago (only anonymous ones with
+   * `anonymousOnly`); returns how many. Anonymous rows are removed after a day without this call.
+   */
+  purgeStoppedWorkers(options: { olderThanMs: number; anonymousOnly?: boolean }): Promise<number>
   workerHealth(options?: { staleAfterMs?: number; queue?: string }): Promise<WorkerHealth>
   /** Suspends a worker (its loop stops leasing at its next heartbeat). */
   suspendWorker(nameOrId: string | number): Promise<WorkerRecord>
@@ -102,15 +118,50 @@ export interface Admin {
   ): Promise<WorkerRecord>
   /** Workflow runs, newest first. */
   runs(options?: ListRunsOptions): Promise<RunRecord[]>
-  /** Steps of a run in the order they started. */
-  steps(runId: number): Promise<StepRecord[]>
+  /** Steps of a run in the order they started, one page (default 100, at most 1000) after step id `after`. */
+  steps(runId: number, options?: PageOptions<number>): Promise<StepRecord[]>
   /** Asks a run to stop: CANCELLING now, CANCELLED at its next step boundary or delivery. */
   cancelRun(runId: number): Promise<RunRecord>
   /** Wakes a SLEEPING or PAUSED run now instead of at its wake time. */
   resumeRun(runId: number): Promise<RunRecord>
+  /**
+   * A message by id, active or settled: a settled one carries what its handler returned
+   * (`result`), when its last delivery began (`startedAt`) and finished (`finishedAt`, both on the
+   * database clock) and its `attempts`. `NotFoundError` when there is none.
+   */
+  message(id: number): Promise<QueueMessage>
+  /**
+   * Cancels a pending or delayed message: it is deleted and never delivered; returns it as it
+   * was. `ConflictError` when it is leased (running now), settled, or a workflow run's message
+   * (cancel the run with `cancelRun`); `NotFoundError` when there is none. Nothing changes then.
+   */
+  cancelMessage(id: number): Promise<QueueMessage>
+  /**
+   * Makes a delayed or backing-off message visible now (its attempts are kept). `ConflictError`
+   * when it is leased or settled (replay a settled one); `NotFoundError` when there is none.
+   */
+  retryNow(id: number): Promise<QueueMessage>
+  /**
+   * Handled, dead and failed counts and p50/p95 handling times of the messages of `queue` that
+   * finished in the last `windowMs` (default one hour). `QueueNotFoundError` when it is missing.
+   */
+  handlerMetrics(queue: string, options?: { windowMs?: number }): Promise<HandlerMetrics>
 }
 
 const DEFAULT_STALE_MS = 60_000
+
+/** Why message `id` could not be `what`: unknown, settled, leased or a run's message. */
+async function notNow(store: Store, id: number, what: string): Promise<Error> {
+  const m = await store.messages.get(id)
+  if (!m) return new NotFoundError('message', id)
+  const why =
+    m.archivedAt || m.deadAt
+      ? `it is ${m.deadAt ? 'dead' : 'archived'} (replay it instead)`
+      : m.lease !== null && m.visibleAt.getTime() > Date.now()
+        ? 'it is leased: a handler is running it now'
+        : "it is a workflow run's message: use cancelRun"
+  return new ConflictError('message', String(id), `Message ${id} cannot be ${what}: ${why}`)
+}
 
 /**
  * Admin operations over `store`.
@@ -150,7 +201,7 @@ export function admin(store: Store): Admin {
           problems.push(
             `the schema is newer than this pgqrs (installed ${schema.installed}, this version knows up to ${schema.expected}; unknown ${schema.unknown.join(', ')}): upgrade pgqrs here`,
           )
-        if (schema.state !== 'missing') await store.queues.list()
+        if (schema.state !== 'missing') await store.queues.list({ limit: 1 })
       } catch (e) {
         problems.push((e as Error).message)
       }
@@ -162,7 +213,7 @@ export function admin(store: Store): Admin {
       if (!q) throw new QueueNotFoundError(name)
       return q
     },
-    listQueues: () => store.queues.list(),
+    listQueues: (options) => store.queues.list(options),
     async deleteQueue(name, options) {
       if (!(await store.queues.delete(name, options))) throw new QueueNotFoundError(name)
     },
@@ -175,10 +226,13 @@ export function admin(store: Store): Admin {
       if (!m) throw new QueueNotFoundError(name)
       return m
     },
-    allQueueMetrics: () => store.queues.allMetrics(),
+    allQueueMetrics: (options) => store.queues.allMetrics(options),
     async systemStats() {
       const [metrics, health, migrations] = await Promise.all([
-        store.queues.allMetrics(),
+        listAll<QueueMetrics, string>(
+          (page) => store.queues.allMetrics(page),
+          (m) => m.name,
+        ),
         store.workers.health({ staleAfterMs: DEFAULT_STALE_MS }),
         store.migrations(),
       ])
@@ -219,6 +273,23 @@ export function admin(store: Store): Admin {
     },
     purgeArchived: (options) => store.messages.purgeArchived(options),
     workers: (options) => store.workers.list(options),
+    async purgeStoppedWorkers(options) {
+      if (store.workers.purgeStopped) return store.workers.purgeStopped(options)
+      // A store without the shortcut: list the stopped rows page by page, delete the old ones.
+      const olderThanMs = validateInt('olderThanMs', options?.olderThanMs, 0, MAX_DELAY_MS)
+      const stopped = await listAll<WorkerRecord, number>(
+        (page) => store.workers.list({ ...page, live: false }),
+        (w) => w.id,
+      )
+      const cutoff = Date.now() - olderThanMs
+      let n = 0
+      for (const w of stopped) {
+        if (options.anonymousOnly && !w.name.startsWith(ANONYMOUS_WORKER_PREFIX)) continue
+        if (w.shutdownAt === null || w.shutdownAt.getTime() > cutoff) continue
+        if (await store.workers.delete(w.id)) n++
+      }
+      return n
+    },
     workerHealth: (options = {}) =>
       store.workers.health({
         staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS,
@@ -246,11 +317,37 @@ export function admin(store: Store): Admin {
       return store.workers.transition(w.id, 'stopped')
     },
     runs: (options) => store.runs.list(options),
-    steps: (runId) => store.steps.list(runId),
+    steps: (runId, options) => store.steps.list(runId, options),
     async cancelRun(runId) {
       const r = await store.runs.transition(runId, { to: 'CANCELLING', lease: null })
       await store.messages.reschedule(r.messageId, 0)
       return r
+    },
+    async message(id) {
+      validateInt('id', id, 1)
+      const m = await store.messages.get(id)
+      if (!m) throw new NotFoundError('message', id)
+      return m
+    },
+    async cancelMessage(id) {
+      validateInt('id', id, 1)
+      if (!store.messages.cancel)
+        throw new ConfigError('store', `the ${store.backend} store cannot cancel messages`)
+      const m = await store.messages.cancel(id)
+      if (m) return m
+      throw await notNow(store, id, 'cancelled')
+    },
+    async retryNow(id) {
+      validateInt('id', id, 1)
+      if (await store.messages.reschedule(id, 0)) return (await store.messages.get(id))!
+      throw await notNow(store, id, 'retried now')
+    },
+    async handlerMetrics(queue, options = {}) {
+      if (!store.messages.handlerMetrics)
+        throw new ConfigError('store', `the ${store.backend} store has no handler metrics`)
+      const m = await store.messages.handlerMetrics(queue, options.windowMs ?? 3_600_000)
+      if (!m) throw new QueueNotFoundError(queue)
+      return m
     },
     async resumeRun(runId) {
       const r = await store.runs.get(runId)

@@ -20,6 +20,11 @@ export interface EnqueueOptions {
   /** Deliveries before the message is dead. Default the store's `maxAttempts` (5). */
   readonly maxAttempts?: number
   /**
+   * Handler timeout of this message in ms; wins over the worker's `timeoutMs`. Default none
+   * (the worker's applies).
+   */
+  readonly timeoutMs?: number
+  /**
    * Your own open transaction: the message commits or rolls back with your data. A Kysely
    * `Transaction`, a pgqrs `StoreTransaction`, or (Postgres) a `pg` client inside `BEGIN`.
    */
@@ -87,6 +92,7 @@ export class Producer<T = unknown> {
       priority: options.priority,
       dedupeKey: options.dedupeKey,
       maxAttempts: options.maxAttempts,
+      timeoutMs: options.timeoutMs,
     })
     const repos: StoreRepositories =
       options.tx === undefined ? this.store : this.store.withTransaction(options.tx)

@@ -1,21 +1,23 @@
 import { EventEmitter } from 'node:events'
-import { hostname } from 'node:os'
 import {
   assertSchemaCurrent,
   ConfigError,
   InvalidStateTransitionError,
   LeaseLostError,
   type QueueMessage,
+  type SettleOutcome,
   type Store,
   type Subscription,
+  TimeoutError,
   toError,
   validateName,
+  validatePayload,
   type WorkerRecord,
   withScope,
   WorkerStoppedError,
 } from '@pgqrs/core'
 import { Consumer } from './consumer.js'
-import { processIdentity, registerNamed } from './identity.js'
+import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { onLocalEnqueue } from './wakeups.js'
@@ -57,6 +59,14 @@ export interface WorkerEvents<T> {
   stopped: []
 }
 
+/** A finished message waiting to be settled, with what to keep with it. */
+interface PendingSettle<T> {
+  msg: QueueMessage<T>
+  outcome: SettleOutcome
+  resolve: (ok: boolean) => void
+  reject: (e: unknown) => void
+}
+
 /** A worker's lifecycle state. */
 export type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped'
 
@@ -74,8 +84,10 @@ class InFlight<T> implements HandlerContext {
   abandoned = false
   /** The lease was taken over: the new holder settles the message. */
   lost = false
-  /** The handler returned (or threw): no more renewals. */
+  /** The handler returned (or threw), or its timeout fired: no more renewals. */
   finished = false
+  /** The handler ran past its timeout: abandoned, its delivery recorded as failed. */
+  timedOut = false
   /** When the lease is next renewed (ms since the epoch). */
   renewAt: number
   #controller: AbortController | null = null
@@ -133,7 +145,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   readonly store: Store
   readonly queue: string
   readonly config: WorkerConfig
-  #handler: Handler<T>
+  /** The queues this worker claims from (one, or several with a handler map). */
+  readonly queues: readonly string[]
+  readonly #handlers: ReadonlyMap<string, Handler<T>>
+  #nextQueue = 0
   #state: WorkerState = 'idle'
   #record: WorkerRecord | null = null
   #consumer: Consumer<T> | null = null
@@ -160,27 +175,41 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #ticks = 0
   #stopping: Promise<void> | null = null
   /** Finished messages waiting to be settled: by the loop's next claim, or on the next turn. */
-  #toSettle: {
-    msg: QueueMessage<T>
-    resolve: (ok: boolean) => void
-    reject: (e: unknown) => void
-  }[] = []
+  #toSettle: PendingSettle<T>[] = []
   #settleScheduled = false
   /** Handlers running now (in-flight entries whose handler has not returned yet). */
   #handling = 0
   #starting: Promise<void> | null = null
+  /** LISTEN is set up (or the store has none): a claim from now on cannot miss a NOTIFY. */
+  #listened = false
+  /** Resolved when the first lane waits with LISTEN up (or stop() began): start() resolves then. */
+  #settled: (() => void) | null = null
   readonly #log
 
-  constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
+  constructor(
+    store: Store,
+    queue: string | HandlerMap<T>,
+    handler?: Handler<T> | WorkerOptions,
+    options: WorkerOptions = {},
+  ) {
     super()
-    validateName('queue', queue)
-    if (typeof handler !== 'function')
-      throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
     this.store = store
-    this.queue = queue
-    this.#handler = handler
+    if (typeof queue === 'string') {
+      validateName('queue', queue)
+      if (typeof handler !== 'function')
+        throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
+      this.#handlers = new Map([[queue, handler]])
+    } else {
+      this.#handlers = handlerMap(queue)
+      options = (handler as WorkerOptions | undefined) ?? {}
+    }
+    this.queues = Object.freeze([...this.#handlers.keys()])
+    this.queue = this.queues[0]!
     this.config = resolveWorkerConfig(options, store.config)
-    this.#log = withScope(store.config.logger, { queue, worker: this.config.name })
+    this.#log = withScope(store.config.logger, {
+      queue: this.queues.join(','),
+      worker: this.config.name,
+    })
     this.config.signal?.addEventListener('abort', () => void this.stop(), { once: true })
   }
 
@@ -197,6 +226,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Messages being handled now. */
   get inFlight(): number {
     return this.#inFlight.size
+  }
+
+  /**
+   * Handler slots free now (`concurrency` minus running handlers). A handler abandoned at its
+   * timeout no longer holds a slot, even while it keeps running.
+   */
+  get freeSlots(): number {
+    return this.config.concurrency - this.#handling
   }
 
   /**
@@ -224,14 +261,16 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       // Never run against tables this code does not know: an older or newer schema is refused
       // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
       await assertSchemaCurrent(this.store)
-      await this.store.queue(this.queue)
+      for (const q of this.queues) await this.store.queue(q)
       this.#record = this.config.name
         ? await registerNamed(this.store, this.config.name, this.queue)
         : await this.#anonymous()
       this.#record = await this.store.workers.transition(this.#record.id, 'polling')
       this.#consumer = new Consumer<T>(this.store, this.queue, this.#record.id, this.config.backoff)
-      this.#unlisten = onLocalEnqueue(this.store, this.queue, () => this.nudge())
-      await this.#listen()
+      const unlisten = this.queues.map((q) => onLocalEnqueue(this.store, q, () => this.nudge()))
+      this.#unlisten = () => {
+        for (const u of unlisten) u()
+      }
     } catch (e) {
       this.#state = 'stopped'
       this.#unlisten?.()
@@ -242,25 +281,56 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#heartbeatTimer.unref?.()
     this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
     this.#renewTimer.unref?.()
+    await this.#claimWhileListening()
+  }
+
+  /**
+   * Start-up: the loop claims at once, while LISTEN and its self-test (a connection of its own)
+   * are set up, so a backlog's first message does not wait for them. start() still resolves only
+   * once wake-ups work and the first lane waits after a claim made with LISTEN up (an empty
+   * claim made before it is repeated), so no NOTIFY sent after start() is missed.
+   */
+  async #claimWhileListening(): Promise<void> {
+    this.#listened = !this.store.capabilities.notifications
+    const settled = new Promise<void>((resolve) => {
+      this.#settled = resolve
+    })
+    const listening = this.#listen().finally(() => {
+      this.#listened = true
+    })
+    this.#listening = listening
     this.#loop = this.#run()
+    await listening
+    await settled
+  }
+
+  #listening: Promise<void> = Promise.resolve()
+
+  /** The first lane is about to wait: start() may resolve, if LISTEN is up. */
+  #waiting(): void {
+    if (!this.#listened) return
+    this.#settled?.()
+    this.#settled = null
   }
 
   async #anonymous(): Promise<WorkerRecord> {
-    const name = `worker:${this.queue}:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() =>
-      processIdentity(this.store),
-    )
+    return registerAnonymous(this.store, this.queue).catch(() => processIdentity(this.store))
   }
 
   async #listen(): Promise<void> {
     if (!this.store.capabilities.notifications) return
     try {
-      this.#subscription = await this.store.listen([this.queue], () => this.nudge())
+      this.#subscription = await this.store.listen(this.queues, () => this.nudge())
     } catch (e) {
       this.#log.warn('LISTEN failed: this worker polls every pollIntervalMs instead', {
         error: toError(e).message,
       })
     }
+  }
+
+  /** The handler of a message's queue. */
+  #handlerFor(msg: QueueMessage<T>): Handler<T> {
+    return this.#handlers.get(msg.queue) ?? this.#handlers.get(this.queue)!
   }
 
   /** Wakes the loop if it is waiting for messages (called on NOTIFY and local enqueues). */
@@ -270,12 +340,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   /**
-   * Waits `ms`, or less when nudged (if `wakeable`) or stopped. A wait that `consume`s returns at
-   * once for a nudge that came while nobody waited (a poll must not miss a NOTIFY); a wait for a
-   * free slot does not consume it, so it never takes a poll's wake-up away.
+   * Waits `ms`, or less when nudged (if `wakeable`) or stopped. A wakeable wait returns at once for
+   * a nudge that came while nobody waited (a poll must not miss a NOTIFY); whichever lane takes
+   * it claims next, or waits for a slot whose freeing nudges again.
    */
-  async #idle(ms: number, wakeable = true, consume = wakeable): Promise<void> {
-    if (consume && this.#wakeRequested) {
+  async #idle(ms: number, wakeable = true): Promise<void> {
+    if (wakeable && this.#wakeRequested) {
       this.#wakeRequested = false
       return
     }
@@ -292,7 +362,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       if (wakeable) wakers.add(done)
       stopWakers.add(done)
     })
-    if (consume) this.#wakeRequested = false
+    if (wakeable) this.#wakeRequested = false
   }
 
   /**
@@ -323,10 +393,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       const room = this.#room()
       if (room <= 0 || this.#paused) {
-        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000, true, this.#paused)
+        if (lane === 0) this.#waiting()
+        await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
         continue
       }
       const n = Math.min(this.config.batchSize, room)
+      const listened = this.#listened
       let batch: QueueMessage<T>[]
       this.#requested += n
       try {
@@ -336,6 +408,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         errors++
         this.#setBusy(false) // only the first lane retries, with backoff
         this.#emitError(e)
+        if (lane === 0) this.#waiting()
         // Only stop() cuts this wait short: an enqueue must not turn the backoff into a hot loop.
         await this.#idle(
           Math.min(
@@ -355,9 +428,17 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       this.#setBusy(batch.length === n)
       if (batch.length === 0) {
-        if (lane === 0) await this.#idle(this.config.pollIntervalMs)
+        if (lane > 0) continue
+        if (!listened) {
+          // claimed before LISTEN was up: claim again once it is, so no NOTIFY falls in between
+          await this.#listening
+          continue
+        }
+        this.#waiting()
+        await this.#idle(this.config.pollIntervalMs)
         continue
       }
+      if (lane === 0 && listened) this.#waiting() // a claim with LISTEN up: start() may resolve
       for (const msg of batch) this.#dispatch(msg)
     }
   }
@@ -412,6 +493,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
    * busy worker pays one statement per batch, not two.
    */
   async #claim(n: number): Promise<QueueMessage<T>[]> {
+    if (this.queues.length > 1) return this.#claimAcross(n)
     const settling = this.#toSettle
     if (settling.length === 0) {
       return this.#consumer!.dequeue({ batchSize: n, leaseMs: this.config.leaseMs })
@@ -428,6 +510,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           leaseMs: this.config.leaseMs,
           consumerId: this.#record!.id,
           settle: this.config.onSuccess,
+          outcomes: settling.map((p) => p.outcome),
         },
       )
     } catch (e) {
@@ -438,10 +521,57 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return got.messages as QueueMessage<T>[]
   }
 
+  /**
+   * A worker over several queues claims across them in one statement (`dequeueQueues`, archiving
+   * its finished messages in the same transaction), by priority then age; a store without that
+   * shortcut is asked queue by queue, starting with a different queue each time.
+   */
+  async #claimAcross(n: number): Promise<QueueMessage<T>[]> {
+    const settling = this.#toSettle
+    this.#toSettle = []
+    const { messages } = this.store
+    const leaseMs = this.config.leaseMs
+    const consumerId = this.#record!.id
+    try {
+      let archive = settling
+      if (settling.length > 0 && (this.config.onSuccess === 'delete' || !messages.dequeueQueues)) {
+        const refs = settling.map((p) => p.msg)
+        const oks =
+          this.config.onSuccess === 'delete'
+            ? await messages.delete(refs)
+            : await messages.archive(refs, { outcomes: settling.map((p) => p.outcome) })
+        for (const [i, p] of settling.entries()) p.resolve(oks[i] ?? false)
+        archive = []
+      }
+      if (messages.dequeueQueues) {
+        const got = await messages.dequeueQueues(this.queues, {
+          batchSize: n,
+          leaseMs,
+          consumerId,
+          settle: archive.map((p) => p.msg),
+          outcomes: archive.map((p) => p.outcome),
+        })
+        for (const [i, p] of archive.entries()) p.resolve(got.settled[i] ?? false)
+        return got.messages as QueueMessage<T>[]
+      }
+      const start = this.#nextQueue++ % this.queues.length
+      const out: QueueMessage<T>[] = []
+      for (let k = 0; k < this.queues.length && out.length < n; k++) {
+        const q = this.queues[(start + k) % this.queues.length]!
+        const got = await messages.dequeue(q, { batchSize: n - out.length, leaseMs, consumerId })
+        out.push(...(got as QueueMessage<T>[]))
+      }
+      return out
+    } catch (e) {
+      for (const p of settling) p.reject(e)
+      throw e
+    }
+  }
+
   /** Settles `msg` with the loop's next claim, or on its own on the next turn when none comes first. */
-  #settle(msg: QueueMessage<T>): Promise<boolean> {
+  #settle(msg: QueueMessage<T>, outcome: SettleOutcome): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.#toSettle.push({ msg, resolve, reject })
+      this.#toSettle.push({ msg, outcome, resolve, reject })
       if (this.#settleScheduled) return
       this.#settleScheduled = true
       setImmediate(() => {
@@ -450,10 +580,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         if (batch.length === 0) return // the loop took them with its claim
         this.#toSettle = []
         const msgs = batch.map((p) => p.msg)
-        const consumer = this.#consumer!
+        const { messages } = this.store
         ;(this.config.onSuccess === 'delete'
-          ? consumer.deleteMany(msgs)
-          : consumer.archiveMany(msgs)
+          ? messages.delete(msgs)
+          : messages.archive(msgs, { outcomes: batch.map((p) => p.outcome) })
         ).then(
           (oks) => {
             for (const [i, p] of batch.entries()) p.resolve(oks[i] ?? false)
@@ -522,23 +652,71 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     // The entry is registered before the handler runs, so stop() always sees it.
     this.#inFlight.set(msg.id, entry)
     entry.done = this.#process(entry).finally(() => {
-      this.#inFlight.delete(msg.id)
+      // (a message redelivered to this worker after a timeout has a new entry under its id)
+      if (this.#inFlight.get(msg.id) === entry) this.#inFlight.delete(msg.id)
       this.nudge()
     })
+  }
+
+  /** The message's own timeout, else the worker's; null for none. */
+  #timeoutOf(msg: QueueMessage<T>): number | null {
+    return msg.timeoutMs ?? this.config.timeoutMs
+  }
+
+  /**
+   * Runs the handler, bounded by the message's timeout when it has one: past it, `ctx.signal`
+   * aborts with a `TimeoutError` and this rejects with it, whatever the handler does; the worker
+   * then stops renewing, frees the slot and fails the delivery like any error. The abandoned
+   * handler's own late settle is refused by the fence (the failure cleared its lease).
+   */
+  #runHandler(entry: InFlight<T>): unknown {
+    const ms = this.#timeoutOf(entry.msg)
+    const run = this.#handlerFor(entry.msg)(entry.msg, entry)
+    if (ms === null) return run
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (entry.finished || entry.abandoned || entry.lost) return
+        const error = new TimeoutError(`handler of message ${entry.msg.id}`, ms)
+        entry.timedOut = true
+        entry.finished = true // no more renewals from here on
+        entry.abort(error)
+        reject(error)
+      }, ms)
+      timer.unref?.()
+    })
+    const handled = Promise.resolve(run)
+    handled.catch(() => {}) // an abandoned handler's late rejection is nobody's to handle
+    return Promise.race([handled, expired]).finally(() => clearTimeout(timer))
+  }
+
+  /**
+   * What a successful handler's return value becomes: the outcome stored with the archived
+   * message (the result, validated like a payload, and when this delivery began: the claim set
+   * `visibleAt = now() + leaseMs` on the database clock). A result that is not storable JSON
+   * fails the delivery with its `ValidationError`.
+   */
+  #outcomeOf(msg: QueueMessage<T>, value: unknown): SettleOutcome {
+    const startedAt = new Date(msg.visibleAt.getTime() - this.config.leaseMs)
+    if (value === undefined) return { startedAt }
+    validatePayload(value, this.store.config.validation)
+    return { result: value, startedAt }
   }
 
   async #process(entry: InFlight<T>): Promise<void> {
     const { msg } = entry
     const consumer = this.#consumer!
-    const ctx: HandlerContext = entry
     try {
       this.emit('message:start', msg)
       let failure: unknown = null
       let ok = false
       let settled = false
+      let kept: SettleOutcome | null = null
       this.#handling++
       try {
-        settled = (await this.#handler(msg, ctx)) === SETTLED
+        const value = await this.#runHandler(entry)
+        settled = value === SETTLED
+        if (!settled) kept = this.#outcomeOf(msg, value)
         ok = true
       } catch (e) {
         failure = e
@@ -553,7 +731,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         return
       }
       if (ok) {
-        const settled = this.#settle(msg)
+        const settled = this.#settle(msg, kept!)
         this.nudge() // a free slot: the loop's next claim carries this settle
         if (await settled) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
@@ -624,6 +802,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       return
     }
     this.#state = 'stopping'
+    this.#listened = true
+    this.#waiting() // a start() still waiting for its first idle lane resolves
     this.nudge()
     for (const wake of this.#stopWakers) wake()
     await this.#starting?.catch(() => {})
@@ -670,12 +850,15 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 }
 
 /**
- * Creates a {@link Worker} (call `start()` to run it).
+ * Creates a {@link Worker} (call `start()` to run it): over one queue with one handler, or over
+ * several queues with a handler each (`{ emails: handleEmail, reports: handleReport }`), claimed
+ * across them in one statement by priority, then age.
  *
  * @example
  * ```ts
  * const worker = pgqrs.worker(store, 'tasks', async (msg) => { await work(msg.payload) }, { concurrency: 8 })
  * await worker.start()
+ * const many = pgqrs.worker(store, { emails: sendEmail, reports: buildReport }, { concurrency: 4 })
  * ```
  */
 export function worker<T = unknown>(
@@ -683,6 +866,38 @@ export function worker<T = unknown>(
   queue: string,
   handler: Handler<T>,
   options?: WorkerOptions,
+): Worker<T>
+export function worker<T = unknown>(
+  store: Store,
+  handlers: HandlerMap<T>,
+  options?: WorkerOptions,
+): Worker<T>
+export function worker<T = unknown>(
+  store: Store,
+  queue: string | HandlerMap<T>,
+  handler?: Handler<T> | WorkerOptions,
+  options?: WorkerOptions,
 ): Worker<T> {
   return new Worker<T>(store, queue, handler, options)
+}
+
+/** Queue name → its handler, for a worker over several queues. */
+export type HandlerMap<T = any> = Readonly<Record<string, Handler<T>>>
+
+/** Validates a handler map: 1 to 100 queues, valid names, a function each. */
+function handlerMap<T>(map: HandlerMap<T>): Map<string, Handler<T>> {
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new ConfigError('handlers', 'pass a queue name and a handler, or { queue: handler, … }')
+  const entries = Object.entries(map)
+  if (entries.length < 1 || entries.length > 100)
+    throw new ConfigError('handlers', `a worker takes 1 to 100 queues, got ${entries.length}`)
+  for (const [q, h] of entries) {
+    validateName('queue', q)
+    if (typeof h !== 'function')
+      throw new ConfigError(
+        `handlers.${q}`,
+        `the handler of queue "${q}" must be a function (msg, ctx) => …`,
+      )
+  }
+  return new Map(entries)
 }

@@ -19,8 +19,17 @@ create table {{schema}}.pgqrs_archive (
   dequeued_at timestamp with time zone,
   archived_at timestamp with time zone,
   dead_at timestamp with time zone,
+  timeout_ms integer,
+  result jsonb,
+  started_at timestamp with time zone,
   constraint pgqrs_archive_check CHECK (((archived_at IS NULL) <> (dead_at IS NULL))),
   constraint pgqrs_archive_pkey PRIMARY KEY (id)
+);
+
+create table {{schema}}.pgqrs_archive_counts (
+  queue_id bigint not null,
+  archived bigint not null,
+  dead bigint not null
 );
 
 create table {{schema}}.pgqrs_events (
@@ -52,9 +61,11 @@ create table {{schema}}.pgqrs_messages (
   dedupe_key text,
   last_error text,
   dequeued_at timestamp with time zone,
+  timeout_ms integer,
   constraint pgqrs_messages_max_attempts_check CHECK ((max_attempts > 0)),
   constraint pgqrs_messages_pkey PRIMARY KEY (id),
-  constraint pgqrs_messages_queue_id_fkey FOREIGN KEY (queue_id) REFERENCES {{schema}}.pgqrs_queues(id) ON DELETE CASCADE
+  constraint pgqrs_messages_queue_id_fkey FOREIGN KEY (queue_id) REFERENCES {{schema}}.pgqrs_queues(id) ON DELETE CASCADE,
+  constraint pgqrs_messages_timeout_ms_check CHECK (((timeout_ms IS NULL) OR (timeout_ms > 0)))
 );
 
 create table {{schema}}.pgqrs_migrations (
@@ -151,6 +162,8 @@ create table {{schema}}.pgqrs_workflows (
 
 CREATE INDEX pgqrs_archive_archived ON {{schema}}.pgqrs_archive USING btree (queue_id, archived_at) WHERE (archived_at IS NOT NULL);
 
+CREATE INDEX pgqrs_archive_counts_queue ON {{schema}}.pgqrs_archive_counts USING btree (queue_id);
+
 CREATE INDEX pgqrs_archive_dead ON {{schema}}.pgqrs_archive USING btree (queue_id, dead_at) WHERE (dead_at IS NOT NULL);
 
 CREATE INDEX pgqrs_events_pending ON {{schema}}.pgqrs_events USING btree (run_id, name, id) WHERE (consumed_at IS NULL);
@@ -164,6 +177,138 @@ CREATE INDEX pgqrs_runs_status ON {{schema}}.pgqrs_runs USING btree (status, cre
 CREATE INDEX pgqrs_runs_workflow ON {{schema}}.pgqrs_runs USING btree (workflow_id, created_at DESC);
 
 CREATE INDEX pgqrs_workers_queue ON {{schema}}.pgqrs_workers USING btree (queue_id, status);
+
+CREATE OR REPLACE FUNCTION {{schema}}.enqueue(queue_name text, payload jsonb, delay interval DEFAULT NULL::interval, priority integer DEFAULT 0, dedupe_key text DEFAULT NULL::text, max_attempts integer DEFAULT 5, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, timeout_ms integer DEFAULT NULL::integer)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+declare
+  v_queue bigint;
+  v_id bigint;
+  v_schema text;
+  v_channel text;
+begin
+  if queue_name is null or queue_name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' then
+    raise exception 'pgqrs: invalid queue name %: use 1-128 characters from [A-Za-z0-9_.:-], starting with a letter or digit',
+      coalesce(quote_literal(queue_name), 'null') using errcode = '22023';
+  end if;
+  select q.id into v_queue from pgqrs_queues q where q.name = queue_name;
+  if v_queue is null then
+    raise exception 'pgqrs: queue % does not exist', queue_name using errcode = 'P0002';
+  end if;
+  if payload is null then
+    raise exception 'pgqrs: payload is null: pass a JSON value (''null''::jsonb for JSON null)'
+      using errcode = '22023';
+  end if;
+  perform pgqrs_check_payload(payload);
+  if delay is not null and (delay < interval '0' or delay > interval '10 years') then
+    raise exception 'pgqrs: invalid delay %: use an interval from 0 to 10 years', delay
+      using errcode = '22023';
+  end if;
+  if priority is null or max_attempts is null or max_attempts < 1 then
+    raise exception 'pgqrs: invalid priority % or max_attempts %: priority is an integer, max_attempts at least 1',
+      priority, max_attempts using errcode = '22023';
+  end if;
+  if timeout_ms is not null and timeout_ms < 1 then
+    raise exception 'pgqrs: invalid timeout_ms %: use a positive number of ms', timeout_ms
+      using errcode = '22023';
+  end if;
+  if dedupe_key is not null and (length(dedupe_key) < 1 or length(dedupe_key) > 512) then
+    raise exception 'pgqrs: invalid dedupe_key: use 1-512 characters' using errcode = '22023';
+  end if;
+  insert into pgqrs_messages as m (queue_id, payload, priority, enqueued_at, visible_at,
+    max_attempts, dedupe_key, timeout_ms)
+  values (v_queue, enqueue.payload, enqueue.priority, now(),
+    coalesce(enqueue.run_at, now() + coalesce(enqueue.delay, interval '0')),
+    enqueue.max_attempts, enqueue.dedupe_key, enqueue.timeout_ms)
+  on conflict (queue_id, dedupe_key) where dedupe_key is not null do nothing
+  returning m.id into v_id;
+  if v_id is null then
+    select m.id into v_id from pgqrs_messages m
+    where m.queue_id = v_queue and m.dedupe_key = enqueue.dedupe_key;
+    return v_id;
+  end if;
+  select n.nspname into v_schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.oid = 'pgqrs_queues'::regclass;
+  v_channel := case when octet_length('pgqrs:' || v_schema) <= 63 then 'pgqrs:' || v_schema
+    else 'pgqrs:' || left(encode(sha256(convert_to(v_schema, 'UTF8')), 'hex'), 40) end;
+  perform pg_notify(v_channel, queue_name);
+  return v_id;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_archive_count_delete()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+begin
+  insert into pgqrs_archive_counts (queue_id, archived, dead)
+    select o.queue_id, -count(o.archived_at), -count(o.dead_at) from pgqrs_archive_old o
+    group by o.queue_id;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_archive_count_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+begin
+  insert into pgqrs_archive_counts (queue_id, archived, dead)
+    select n.queue_id, count(n.archived_at), count(n.dead_at) from pgqrs_archive_new n
+    group by n.queue_id;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_check_payload(p_payload jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+declare
+  v_bad record;
+  v_bytes integer := octet_length(p_payload::text);
+begin
+  if v_bytes > 1048576 then
+    raise exception 'pgqrs: payload is % bytes serialised; at most 1048576 bytes are allowed',
+      v_bytes using errcode = '22023';
+  end if;
+  with recursive walk(v, depth, path) as (
+    select p_payload, 0, '$'::text
+    union all
+    select e.v, w.depth + 1, w.path || e.p
+    from walk w cross join lateral (
+      select o.value as v, '.' || o.key as p from jsonb_each(
+        case when jsonb_typeof(w.v) = 'object' then w.v else '{}'::jsonb end) o
+      union all
+      select a.value, '[' || (a.ord - 1) || ']' from jsonb_array_elements(
+        case when jsonb_typeof(w.v) = 'array' then w.v else '[]'::jsonb end)
+        with ordinality as a(value, ord)
+    ) e
+    where w.depth <= 32
+  )
+  select w.path, w.depth,
+    (select k from jsonb_object_keys(case when jsonb_typeof(w.v) = 'object' then w.v
+      else '{}'::jsonb end) k where k in ('__proto__', 'constructor', 'prototype') limit 1) as key
+  into v_bad
+  from walk w
+  where (w.depth >= 32 and jsonb_typeof(w.v) in ('object', 'array'))
+    or (jsonb_typeof(w.v) = 'object' and w.v ?| array['__proto__', 'constructor', 'prototype'])
+  limit 1;
+  if found and v_bad.key is not null then
+    raise exception 'pgqrs: invalid payload key %.%: the key "%" is forbidden',
+      v_bad.path, v_bad.key, v_bad.key using errcode = '22023';
+  elsif found then
+    raise exception 'pgqrs: invalid payload at %: nesting deeper than 32 levels is not allowed',
+      v_bad.path using errcode = '22023';
+  end if;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_dead_message_ends_run()
  RETURNS trigger
@@ -226,6 +371,81 @@ begin
       'lease expired on attempt ' || d.attempts || ' of ' || d.max_attempts
         || coalesce(' (last error: ' || d.last_error || ')', ''),
       d.dequeued_at, now()
+    from dead d;
+  end if;
+  if v_live is null then
+    return;
+  end if;
+  return query
+    with leased as (
+      update pgqrs_messages m set
+        visible_at = now() + p_lease_ms * interval '1 millisecond',
+        attempts = m.attempts + 1,
+        lease = gen_random_uuid(),
+        consumer_id = p_consumer,
+        dequeued_at = coalesce(m.dequeued_at, now())
+      where m.id = any(v_live)
+      returning m.*
+    )
+    select l.* from leased l
+    join unnest(v_live) with ordinality as x(id, ord) on x.id = l.id
+    order by x.ord;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_dequeue_queues(p_queues text[], p_batch integer, p_lease_ms double precision, p_consumer bigint)
+ RETURNS SETOF {{schema}}.pgqrs_messages
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+ SET jit TO 'off'
+AS $function$
+declare
+  v_queues bigint[];
+  v_missing text;
+  v_live bigint[];
+  v_dead bigint[];
+begin
+  select array_agg(q.id) into v_queues from pgqrs_queues q where q.name = any(p_queues);
+  if v_queues is null or cardinality(v_queues) < cardinality(array(select distinct unnest(p_queues))) then
+    select min(n) into v_missing from unnest(p_queues) n
+      where not exists (select 1 from pgqrs_queues q where q.name = n);
+    raise exception 'pgqrs: queue % does not exist', v_missing
+      using errcode = 'P0002', detail = v_missing;
+  end if;
+  select array_agg(c.id order by c.ord) filter (where c.attempts < c.max_attempts),
+         array_agg(c.id) filter (where c.attempts >= c.max_attempts)
+    into v_live, v_dead
+    from (
+      select l.id, l.attempts, l.max_attempts,
+        row_number() over (order by l.priority desc, l.visible_at, l.id) as ord
+      from (
+        select m.id, m.attempts, m.max_attempts, m.priority, m.visible_at from pgqrs_messages m
+        where m.id in (
+          select c2.id from unnest(v_queues) as vq(qid)
+          cross join lateral (
+            select m2.id, m2.priority, m2.visible_at from pgqrs_messages m2
+            where m2.queue_id = vq.qid and m2.visible_at <= now()
+            order by m2.priority desc, m2.visible_at, m2.id
+            limit p_batch
+          ) c2
+          order by c2.priority desc, c2.visible_at, c2.id
+          limit p_batch)
+        and m.visible_at <= now()
+        for update skip locked
+      ) l
+    ) c;
+  if v_dead is not null then
+    with dead as (
+      delete from pgqrs_messages m where m.id = any(v_dead) returning m.*
+    )
+    insert into pgqrs_archive (id, queue_id, payload, priority, enqueued_at, visible_at,
+      attempts, max_attempts, lease, consumer_id, producer_id, dedupe_key, last_error,
+      dequeued_at, dead_at, timeout_ms)
+    select d.id, d.queue_id, d.payload, d.priority, d.enqueued_at, d.visible_at, d.attempts,
+      d.max_attempts, null, d.consumer_id, d.producer_id, d.dedupe_key,
+      'lease expired on attempt ' || d.attempts || ' of ' || d.max_attempts
+        || coalesce(' (last error: ' || d.last_error || ')', ''),
+      d.dequeued_at, now(), d.timeout_ms
     from dead d;
   end if;
   if v_live is null then
@@ -334,8 +554,8 @@ begin
 end
 $function$;
 
-CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_settle_dequeue(p_ids bigint[], p_leases uuid[], p_delete boolean, p_queue text, p_batch integer, p_lease_ms double precision, p_consumer bigint)
- RETURNS TABLE(settled bigint, id bigint, queue_id bigint, payload jsonb, priority integer, enqueued_at timestamp with time zone, visible_at timestamp with time zone, attempts integer, max_attempts integer, lease uuid, consumer_id bigint, producer_id bigint, dedupe_key text, last_error text, dequeued_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_settle_dequeue(p_ids bigint[], p_leases uuid[], p_delete boolean, p_queue text, p_batch integer, p_lease_ms double precision, p_consumer bigint, p_results jsonb[], p_started timestamp with time zone[])
+ RETURNS TABLE(settled bigint, id bigint, queue_id bigint, payload jsonb, priority integer, enqueued_at timestamp with time zone, visible_at timestamp with time zone, attempts integer, max_attempts integer, lease uuid, consumer_id bigint, producer_id bigint, dedupe_key text, last_error text, dequeued_at timestamp with time zone, timeout_ms integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
  SET plan_cache_mode TO 'force_generic_plan'
@@ -357,19 +577,20 @@ begin
       select gone.id, (null::pgqrs_messages).* from gone;
   elsif cardinality(p_ids) > 0 then
     return query
-      with x as (select * from unnest(p_ids, p_leases) as x(id, lease)),
+      with x as (select * from unnest(p_ids, p_leases, p_results, p_started)
+        as x(id, lease, result, started)),
       moved as (
         delete from pgqrs_messages t using x
         where t.id = x.id and t.lease = x.lease
-        returning t.*
+        returning t.*, x.result as x_result, x.started as x_started
       ),
       ins as (
         insert into pgqrs_archive (id, queue_id, payload, priority, enqueued_at, visible_at,
           attempts, max_attempts, lease, consumer_id, producer_id, dedupe_key, last_error,
-          dequeued_at, archived_at)
+          dequeued_at, archived_at, timeout_ms, result, started_at)
         select mv.id, mv.queue_id, mv.payload, mv.priority, mv.enqueued_at, mv.visible_at,
           mv.attempts, mv.max_attempts, mv.lease, mv.consumer_id, mv.producer_id, mv.dedupe_key,
-          mv.last_error, mv.dequeued_at, now()
+          mv.last_error, mv.dequeued_at, now(), mv.timeout_ms, mv.x_result, mv.x_started
         from moved mv
         returning id
       )
@@ -400,5 +621,9 @@ begin
   return v_status;
 end
 $function$;
+
+CREATE TRIGGER pgqrs_archive_counted_delete AFTER DELETE ON {{schema}}.pgqrs_archive REFERENCING OLD TABLE AS pgqrs_archive_old FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.pgqrs_archive_count_delete();
+
+CREATE TRIGGER pgqrs_archive_counted_insert AFTER INSERT ON {{schema}}.pgqrs_archive REFERENCING NEW TABLE AS pgqrs_archive_new FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.pgqrs_archive_count_insert();
 
 CREATE TRIGGER pgqrs_archive_dead AFTER INSERT ON {{schema}}.pgqrs_archive FOR EACH ROW WHEN ((new.dead_at IS NOT NULL)) EXECUTE FUNCTION {{schema}}.pgqrs_dead_message_ends_run();

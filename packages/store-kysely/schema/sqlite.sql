@@ -17,8 +17,14 @@ CREATE TABLE pgqrs_archive (
   last_error text,
   dequeued_at integer,
   archived_at integer,
-  dead_at integer,
+  dead_at integer, timeout_ms integer, result text, started_at integer,
   check ((archived_at is null) <> (dead_at is null))
+);
+
+CREATE TABLE pgqrs_archive_counts (
+  queue_id integer primary key references pgqrs_queues (id) on delete cascade,
+  archived integer not null,
+  dead integer not null
 );
 
 CREATE TABLE pgqrs_events (
@@ -48,7 +54,8 @@ CREATE TABLE pgqrs_messages (
   dedupe_key text,
   last_error text,
   dequeued_at integer
-);
+, timeout_ms integer
+  check (timeout_ms is null or timeout_ms > 0));
 
 CREATE TABLE pgqrs_migrations (
         name text primary key, applied_at integer not null);
@@ -135,6 +142,22 @@ CREATE INDEX pgqrs_runs_status on pgqrs_runs (status, created_at desc);
 CREATE INDEX pgqrs_runs_workflow on pgqrs_runs (workflow_id, created_at desc);
 
 CREATE INDEX pgqrs_workers_queue on pgqrs_workers (queue_id, status);
+
+CREATE TRIGGER pgqrs_archive_counted_delete after delete on pgqrs_archive
+begin
+  update pgqrs_archive_counts set archived = archived - (old.archived_at is not null),
+    dead = dead - (old.dead_at is not null)
+  where queue_id = old.queue_id;
+end;
+
+CREATE TRIGGER pgqrs_archive_counted_insert after insert on pgqrs_archive
+begin
+  insert into pgqrs_archive_counts (queue_id, archived, dead)
+    select new.queue_id, new.archived_at is not null, new.dead_at is not null
+    where exists (select 1 from pgqrs_queues where id = new.queue_id)
+  on conflict (queue_id) do update set archived = archived + excluded.archived,
+    dead = dead + excluded.dead;
+end;
 
 CREATE TRIGGER pgqrs_archive_dead after insert on pgqrs_archive
 when new.dead_at is not null

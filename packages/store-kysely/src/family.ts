@@ -15,6 +15,14 @@ export type Fragment = RawBuilder<unknown>
 export interface Refs {
   readonly ids: readonly number[]
   readonly leases: readonly string[]
+  /** What to keep with each archived message (same positions); absent when nothing. */
+  readonly outcomes?: Outcomes
+}
+
+/** Validated settle outcomes, one per ref: result JSON text (null: none) and start time. @internal */
+export interface Outcomes {
+  readonly results: readonly (string | null)[]
+  readonly started: readonly (Date | null)[]
 }
 
 /** What a claim takes, validated. @internal */
@@ -67,6 +75,8 @@ export interface FamilyFragments {
   now(): RawBuilder<Timestamp>
   /** The current time plus `ms` milliseconds. */
   nowPlus(ms: number): RawBuilder<Timestamp>
+  /** Milliseconds from time column `from` to time column `to` (trusted column names), as a number. */
+  elapsedMs(from: string, to: string): Fragment
   /** A bound JSON text as a JSON value of the column type. */
   json(text: string | null): Fragment
   /** A JSON column read as JSON text (`col::text` on Postgres; the column itself on sqlite). */
@@ -89,6 +99,13 @@ export interface FamilyFragments {
   notify(payload: string): Fragment | null
   /** Epoch ms of the store clock (the sqlite family's "now"; Postgres uses it for app-side times). */
   clock(): number
+  /**
+   * Common table expressions (each followed by a comma) that the metrics statement runs before
+   * it reads `pgqrs_archive_counts`: Postgres folds its append-only log of count deltas back to one
+   * row per queue (the statement still reads the rows as they were before the fold, so its sums are
+   * exact); empty on the sqlite family, whose triggers keep one row per queue.
+   */
+  archiveCountsFold(): Fragment
   /** Column lists as selected, with JSON as text and times in the family's form. */
   readonly columns: {
     message(alias: string, archive?: boolean): Fragment
@@ -128,7 +145,17 @@ export interface MessageSql {
     queue: string,
     claim: Claim,
   ): Promise<{ settled: Set<number>; messages: QueueMessage[] }>
-  /** Moves the messages whose lease is current to the archive; returns their ids. */
+  /**
+   * `MessageRepository.dequeueQueues`: archives `refs` (with their outcomes), then claims across
+   * `queues` (distinct, validated), committed together.
+   */
+  claimQueues(
+    x: Exec,
+    refs: Refs,
+    queues: readonly string[],
+    claim: Claim,
+  ): Promise<{ settled: Set<number>; messages: QueueMessage[] }>
+  /** Moves the messages whose lease is current to the archive (with their outcomes); returns their ids. */
   archive(x: Exec, refs: Refs): Promise<Set<number>>
   /** Deletes the messages whose lease is current; returns their ids. */
   delete(x: Exec, refs: Refs): Promise<Set<number>>

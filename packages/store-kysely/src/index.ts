@@ -2,3 +2,4 @@ export { KyselyStore, type KyselyStoreOptions, notifyChannel } from './kysely-st
 export type { Family } from './family.js'
 export type { SqliteBegin } from './sqlite/exec.js'
 export { isBusy } from './translate-error.js'
+export { DEFAULT_STATEMENT_CACHE_SIZE, StatementCache } from './statement-cache.js'

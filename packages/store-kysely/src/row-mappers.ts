@@ -30,6 +30,7 @@ export const MESSAGE_COLUMNS = [
   'dedupe_key',
   'last_error',
   'dequeued_at',
+  'timeout_ms',
 ] as const
 
 /**
@@ -134,6 +135,19 @@ export function toQueue(r: Row): QueueRecord {
 
 /** @internal */
 export function toMessage<T = unknown>(r: Row, queue?: string): QueueMessage<T> {
+  const m = baseMessage<T>(r, queue)
+  // Settled messages carry their outcome (the archive's columns; see the families' `columns.message`).
+  if (m.archivedAt === null && m.deadAt === null) return m
+  const result = json(r.result)
+  return {
+    ...m,
+    ...(result === undefined ? {} : { result }),
+    startedAt: dateOrNull(r.started_at),
+    finishedAt: m.archivedAt ?? m.deadAt,
+  }
+}
+
+function baseMessage<T>(r: Row, queue?: string): QueueMessage<T> {
   return {
     id: num(r.id),
     queueId: num(r.queue_id),
@@ -152,6 +166,7 @@ export function toMessage<T = unknown>(r: Row, queue?: string): QueueMessage<T> 
     dequeuedAt: dateOrNull(r.dequeued_at),
     archivedAt: dateOrNull(r.archived_at),
     deadAt: dateOrNull(r.dead_at),
+    timeoutMs: numOrNull(r.timeout_ms),
   }
 }
 

@@ -5,7 +5,7 @@ import {
   PgqrsError,
   resolveConfig,
 } from '@pgqrs/core'
-import { KyselyStore } from '@pgqrs/store-kysely'
+import { KyselyStore, StatementCache } from '@pgqrs/store-kysely'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 
@@ -79,7 +79,7 @@ export class SqliteStore extends KyselyStore {
     }
     const owned = !database
     super({
-      db: new Kysely({ dialect: new SqliteDialect({ database: db }) }),
+      db: new Kysely({ dialect: new SqliteDialect({ database: cachingDatabase(db) }) }),
       family: 'sqlite',
       backend: 'sqlite',
       capabilities: sqliteCapabilities(!inMemory),
@@ -91,6 +91,26 @@ export class SqliteStore extends KyselyStore {
       },
     })
     this.database = db
+  }
+}
+
+/**
+ * What kysely's SQLite driver sees of `db`: `prepare` served from a per-connection statement
+ * cache (kysely prepares every query anew, and each statement's native memory waits for a GC).
+ */
+function cachingDatabase(db: Database.Database): Pick<Database.Database, 'prepare' | 'close'> {
+  const cache = new StatementCache<Database.Statement>()
+  return {
+    prepare: ((sql: string) =>
+      cache.get(
+        sql,
+        (text) => db.prepare(text),
+        (stmt) => !stmt.busy,
+      )) as Database.Database['prepare'],
+    close: () => {
+      cache.clear()
+      return db.close()
+    },
   }
 }
 

@@ -12,6 +12,18 @@ import {
 } from '@pgqrs/core'
 import { isBusy, KyselyStore } from '@pgqrs/store-kysely'
 import { Kysely } from 'kysely'
+import { LocalClient } from './local-client.js'
+
+/**
+ * The file path of a plain local `file:` URL (`file:/a.db`, `file:///a.db`, `file:a.db`), or null
+ * for anything the libSQL client must handle (a query string, a host).
+ */
+function localPath(url: string): string | null {
+  if (!url.startsWith('file:') || url.includes('?')) return null
+  const rest = url.slice('file:'.length)
+  if (rest.startsWith('//') && !rest.startsWith('///')) return null
+  return decodeURIComponent(rest.startsWith('///') ? rest.slice(2) : rest)
+}
 
 /** Options of {@link TursoStore}: a URL, or a libSQL client you keep and close yourself. */
 export type TursoStoreOptions = PgqrsConfig & {
@@ -135,6 +147,10 @@ class Connection {
 
   #open(): Client {
     try {
+      // A local file: our client, with a statement cache (@libsql/client prepares every statement
+      // anew). Remote databases go through @libsql/client.
+      const path = localPath(this.#url)
+      if (path !== null) return new LocalClient(path)
       // One connection: pragmas are per connection, and the store's mutex serialises every call.
       return createClient({
         url: this.#url,

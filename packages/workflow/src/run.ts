@@ -1,6 +1,7 @@
 import {
   type AcquiredStep,
   LeaseLostError,
+  listAll,
   type QueueMessage,
   type RunRecord,
   type RunStatus,
@@ -308,7 +309,10 @@ export class Run {
   /** The step keys stored before this delivery (none for a run's first delivery: no read). */
   #storedKeys(): Promise<string[]> {
     if (this.#fresh) return Promise.resolve([])
-    this.#stored ??= this.store.steps.list(this.id).then((steps) => steps.map((s) => s.stepKey))
+    this.#stored ??= listAll(
+      (page) => this.store.steps.list(this.id, page),
+      (step) => step.id,
+    ).then((steps) => steps.map((s) => s.stepKey))
     return this.#stored
   }
 

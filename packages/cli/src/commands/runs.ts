@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { EVENT_COLUMNS, RUN_COLUMNS, STEP_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
 import { parseChoiceList, parseJson, parsePositive } from '../parsers.js'
-import { jsonText, recordTable, resultText, rowsTable } from '../table.js'
+import { jsonText, pagedTable, recordTable, resultText, rowsTable } from '../table.js'
 
 /** A run as a field table, its JSON values as JSON text. */
 function runTable(run: RunRecord): string {
@@ -51,16 +51,21 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .command('show')
     .description('one run and its steps')
     .argument('<id>', 'run id', parsePositive)
-    .action((id: number, _opts: unknown, cmd: Command) =>
+    .option('--steps <n>', 'at most this many steps (1-1000)', parsePositive, 100)
+    .option('--after-step <id>', 'the steps after this step id', parsePositive)
+    .action((id: number, opts: { steps: number; afterStep?: number }, cmd: Command) =>
       ctx.withStore(cmd, `reading run ${id}`, async (store) => {
         const run = await store.runs.get(id)
         if (!run) throw new NotFoundError('run', id)
-        const steps = await admin(store).steps(id)
+        const steps = await admin(store).steps(id, {
+          limit: opts.steps,
+          ...(opts.afterStep === undefined ? {} : { after: opts.afterStep }),
+        })
         const events = await store.events.list(id)
         return {
           json: { run, steps, events },
           table: () =>
-            `${runTable(run)}\nsteps:\n${rowsTable(steps, STEP_COLUMNS)}${
+            `${runTable(run)}\nsteps:\n${pagedTable(rowsTable(steps, STEP_COLUMNS), steps.length, opts.steps, steps.at(-1)?.id, '--after-step')}${
               events.length > 0 ? `\nevents:\n${rowsTable(events, EVENT_COLUMNS)}` : ''
             }`,
         }

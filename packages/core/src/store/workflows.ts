@@ -6,13 +6,15 @@ import type {
   StepRecord,
   WorkflowRecord,
 } from '../types.js'
+import type { PageOptions } from './page.js'
 
 /** Workflow definitions; each name maps 1:1 to a queue of the same name. */
 export interface WorkflowRepository {
   /** Get-or-create the workflow and its queue; safe under concurrency. */
   ensure(name: string): Promise<WorkflowRecord>
   get(name: string): Promise<WorkflowRecord | null>
-  list(): Promise<WorkflowRecord[]>
+  /** Workflows by name, one page (default 100, at most 1000) after the name `after`. */
+  list(options?: PageOptions<string>): Promise<WorkflowRecord[]>
 }
 
 /** Options of {@link RunRepository.start}. */
@@ -155,8 +157,11 @@ export interface StepRepository {
     options?: { early?: boolean },
   ): Promise<boolean>
   get(runId: number, stepKey: string): Promise<StepRecord | null>
-  /** Steps of a run in the order they were first started. */
-  list(runId: number): Promise<StepRecord[]>
+  /**
+   * Steps of a run in the order they were first started (by step id), one page (default 100, at
+   * most 1000) after the step id `after`.
+   */
+  list(runId: number, options?: PageOptions<number>): Promise<StepRecord[]>
 }
 
 /** Options of {@link EventRepository.send}. */

@@ -206,9 +206,9 @@ export function parallelClaimTests(harness: StoreHarness): void {
           q,
           async (m) => {
             handled.push(m.id)
-            if (m.id === first) await sleep(1_000) // > 3 leases
+            if (m.id === first) await sleep(1_500) // 3 leases
           },
-          { concurrency: 1, batchSize: 1, prefetch: 1, pollIntervalMs: 20, leaseMs: 300 },
+          { concurrency: 1, batchSize: 1, prefetch: 1, pollIntervalMs: 20, leaseMs: 500 },
         ),
       )
       let lost = 0
@@ -219,7 +219,7 @@ export function parallelClaimTests(harness: StoreHarness): void {
       await waitFor(async () => (await leasedBy(store, q, w)).length === 2, {
         what: 'the second message prefetched',
       })
-      await sleep(700) // the held message's first lease would have run out twice by now
+      await sleep(1_100) // the held message's first lease would have run out twice by now
       const probe = await store.consumer<Payload>(q)
       expect(await probe.dequeue({ batchSize: 5, leaseMs: 10_000 }), 'nothing claimable').toEqual(
         [],

@@ -56,12 +56,14 @@ export function wakeupTests(harness: StoreHarness): void {
         const enqueuedAt = Date.now()
         await enqueue()
         const startedAt = await handled
-        expect(before, 'the idle worker polled again before the enqueue').toBe(1)
-        expect(rec.polls.length, 'no poll after the enqueue').toBeGreaterThanOrEqual(2)
-        expect(rec.polls[1]!, 'the woken poll came after the enqueue').toBeGreaterThanOrEqual(
+        // start() resolves once the worker idles with LISTEN up; a claim made while LISTEN was
+        // still being set up is repeated after it, so one or two polls come before the enqueue.
+        expect(before, 'the idle worker polled again before the enqueue').toBeLessThanOrEqual(2)
+        expect(rec.polls.length, 'no poll after the enqueue').toBeGreaterThan(before)
+        expect(rec.polls[before]!, 'the woken poll came after the enqueue').toBeGreaterThanOrEqual(
           enqueuedAt,
         )
-        expect(startedAt).toBeGreaterThanOrEqual(rec.polls[1]!)
+        expect(startedAt).toBeGreaterThanOrEqual(rec.polls[before]!)
         await w.stop()
       } finally {
         rec.restore()

@@ -31,13 +31,20 @@ function messageColumns(alias: string, archive = false) {
     if (TIME_COLUMNS.has(c)) return epochMs(`${a}${c}`, c)
     return `${a}${c}`
   })
-  if (!archive) cols.push('null as archived_at, null as dead_at')
+  if (!archive)
+    cols.push('null as archived_at, null as dead_at, null as result, null as started_at')
   else
-    cols.push(`${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`)
+    cols.push(
+      `${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`,
+      `${a}result::text as result, ${epochMs(`${a}started_at`, 'started_at')}`,
+    )
   return sql.raw(cols.join(', '))
 }
 
 const jsonAsText = (alias: string) => (c: string) => `${alias}.${c}::text as ${c}`
+
+/** First key of the advisory lock that serialises folds of `pgqrs_archive_counts` ('pgqr'). */
+const FOLD_LOCK = 0x70677172
 
 /** Options of {@link postgresFamily}. @internal */
 export interface PostgresFamilyOptions {
@@ -60,6 +67,8 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     q: (db) => db.withSchema(schema),
     now: () => sql<Timestamp>`now()`,
     nowPlus: (ms) => sql<Timestamp>`(now() + ${ms}::double precision * interval '1 millisecond')`,
+    elapsedMs: (from, to) =>
+      sql.raw(`(date_part('epoch', ${to}) - date_part('epoch', ${from})) * 1000`),
     json: (text) => sql`cast(${text} as jsonb)`,
     jsonColumn: (column) => sql.raw(`${column}::text`),
     time: (date) => sql`cast(${date === null ? null : date.toISOString()} as timestamptz)`,
@@ -68,6 +77,16 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     lock: (mode) => (mode === 'update' ? sql`for update` : sql`for share`),
     notify: (payload) =>
       channel === null ? null : sql`select pg_catalog.pg_notify(${channel}, ${payload})`,
+    // One folder at a time (a try-lock: a second one skips the fold, never waits or deadlocks).
+    archiveCountsFold: () => sql`fold_ok as (
+        select pg_catalog.pg_try_advisory_xact_lock(${FOLD_LOCK}::int4, pg_catalog.hashtext(${schema})) as ok),
+      fold_gone as (delete from ${sql.id(schema, 'pgqrs_archive_counts')} c where (select ok from fold_ok)
+        returning c.queue_id, c.archived, c.dead),
+      fold_back as (insert into ${sql.id(schema, 'pgqrs_archive_counts')} (queue_id, archived, dead)
+        select g.queue_id, sum(g.archived), sum(g.dead) from fold_gone g
+        where g.queue_id in (select id from ${sql.id(schema, 'pgqrs_queues')})
+        group by g.queue_id having sum(g.archived) <> 0 or sum(g.dead) <> 0
+        returning 1),`,
     clock,
     columns: {
       message: messageColumns,

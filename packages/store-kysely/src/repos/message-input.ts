@@ -4,13 +4,16 @@ import {
   type LeaseRef,
   MAX_BATCH_SIZE,
   MAX_ENQUEUE_BATCH,
+  MAX_ENQUEUE_BYTES,
   type ResolvedConfig,
   ValidationError,
   validateInt,
   validatePayload,
   MAX_DELAY_MS,
   validateInstant,
+  type SettleOutcome,
 } from '@pgqrs/core'
+import type { Outcomes } from '../family.js'
 
 /** An enqueue item after validation, with its payload already serialised. @internal */
 export interface PreparedItem {
@@ -20,6 +23,7 @@ export interface PreparedItem {
   readonly runAt: Date | null
   readonly dedupeKey: string | null
   readonly maxAttempts: number
+  readonly timeoutMs: number | null
 }
 
 const INT32 = 2_147_483_647
@@ -43,7 +47,8 @@ export function prepareItems(
     )
   }
   const batch = items.length > 1
-  return items.map((item, i) => {
+  let units = 0
+  const prepared = items.map((item, i) => {
     const at = (f: string) => (batch ? `[${i}].${f}` : f)
     if (typeof item !== 'object' || item === null || !('payload' in item)) {
       throw new ValidationError(
@@ -54,6 +59,7 @@ export function prepareItems(
       )
     }
     const payloadText = validatePayload(item.payload, config.validation, batch ? i : undefined)
+    units += payloadText.length
     const priority =
       item.priority === undefined ? 0 : validateInt(at('priority'), item.priority, -INT32, INT32)
     const delayMs =
@@ -83,8 +89,26 @@ export function prepareItems(
       }
       dedupeKey = item.dedupeKey
     }
-    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts }
+    const timeoutMs =
+      item.timeoutMs === undefined || item.timeoutMs === null
+        ? null
+        : validateInt(at('timeoutMs'), item.timeoutMs, 1, INT32)
+    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, timeoutMs }
   })
+  // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
+  if (units * 3 > MAX_ENQUEUE_BYTES) {
+    let bytes = 0
+    for (const p of prepared) bytes += Buffer.byteLength(p.payloadText, 'utf8')
+    if (bytes > MAX_ENQUEUE_BYTES) {
+      throw new ValidationError(
+        'items',
+        `${bytes} bytes`,
+        `at most ${MAX_ENQUEUE_BYTES} bytes of serialised payloads per enqueue (MAX_ENQUEUE_BYTES)`,
+        `The enqueue holds ${bytes} bytes of serialised payloads in ${items.length} message(s); at most ${MAX_ENQUEUE_BYTES} bytes (MAX_ENQUEUE_BYTES) are allowed per call: split it into smaller enqueues`,
+      )
+    }
+  }
+  return prepared
 }
 
 /** Validates dequeue options. @internal */
@@ -141,6 +165,58 @@ export function usableRefs(
     index.push(i)
   })
   return { ids, leases, index }
+}
+
+/**
+ * The outcomes of the usable refs (positions of `usable.index`), validated: a result must be JSON
+ * as a payload is (`ValidationError` naming `outcomes[i].result`), a start time a valid instant.
+ * Undefined when no ref has one. @internal
+ */
+export function prepareOutcomes(
+  outcomes: readonly (SettleOutcome | undefined)[] | undefined,
+  usable: { index: number[] },
+  config: ResolvedConfig,
+): Outcomes | undefined {
+  if (outcomes === undefined || outcomes === null) return undefined
+  if (!Array.isArray(outcomes))
+    throw new ValidationError(
+      'outcomes',
+      outcomes,
+      'an array of { result?, startedAt? } per message',
+    )
+  const results: (string | null)[] = []
+  const started: (Date | null)[] = []
+  let any = false
+  for (const i of usable.index) {
+    const o = outcomes[i]
+    if (o === undefined || o === null) {
+      results.push(null)
+      started.push(null)
+      continue
+    }
+    let text: string | null = null
+    if (o.result !== undefined) {
+      try {
+        text = validatePayload(o.result, config.validation)
+      } catch (e) {
+        if (!ValidationError.is(e)) throw e
+        throw new ValidationError(
+          `outcomes[${i}].result`,
+          e.value,
+          e.allowed,
+          `Invalid handler result of message ${i}: ${e.message}`,
+        )
+      }
+    }
+    const at =
+      o.startedAt === undefined || o.startedAt === null
+        ? null
+        : validateInstant(`outcomes[${i}].startedAt`, o.startedAt)
+    if (text !== null || at !== null) any = true
+    results.push(text)
+    started.push(at)
+  }
+  return any ? { results, started } : undefined
 }
 
 /** Positional booleans: true for refs whose id is in `done`. @internal */

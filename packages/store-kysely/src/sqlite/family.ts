@@ -14,7 +14,11 @@ const HEX32 = /^[0-9a-f]{32}$/
 function messageColumns(alias: string, archive = false) {
   const a = alias ? `${alias}.` : ''
   const cols = MESSAGE_COLUMNS.map((c) => `${a}${c}`)
-  cols.push(archive ? `${a}archived_at, ${a}dead_at` : 'null as archived_at, null as dead_at')
+  cols.push(
+    archive
+      ? `${a}archived_at, ${a}dead_at, ${a}result, ${a}started_at`
+      : 'null as archived_at, null as dead_at, null as result, null as started_at',
+  )
   return sql.raw(cols.join(', '))
 }
 
@@ -32,6 +36,7 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     q: (db) => db,
     now: () => sql<Timestamp>`${clock()}`,
     nowPlus: (ms) => sql<Timestamp>`${clock() + Math.round(ms)}`,
+    elapsedMs: (from, to) => sql.raw(`(${to} - ${from})`),
     json: (text) => sql`${text}`,
     jsonColumn: (column) => sql.raw(column),
     time: (date) => sql`${date === null ? null : date.getTime()}`,
@@ -39,6 +44,7 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     isLeaseToken: (token) => HEX32.test(token),
     lock: () => sql``,
     notify: () => null,
+    archiveCountsFold: () => sql``,
     clock,
     columns: {
       message: messageColumns,

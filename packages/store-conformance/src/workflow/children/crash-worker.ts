@@ -128,8 +128,10 @@ try {
       if (m?.type === 'stop') resolve()
     })
   })
-  await runner.start()
+  // Say 'started' first: a crash child may reach its planned SIGKILL before runner.start()
+  // resolves (the worker claims the waiting run at once), and the parent needs the pid.
   await send({ type: 'started', pid: process.pid })
+  await runner.start()
   await stop
   await runner.stop({ graceMs: 2_000 })
   await store.close()

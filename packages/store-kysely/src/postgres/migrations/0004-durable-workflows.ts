@@ -5,7 +5,7 @@ import type { PgqrsMigration } from '../../migration.js'
  * exactly one wait, an idempotency key per run), values a run publishes (`pgqrs_run_values`,
  * latest wins), and on a step the event it waits for (`wait_event`, set while the wait step is
  * RUNNING and its run's message is released until the timeout; a send wakes that message), and a
- * run's deadline (`deadline_at`) and workflow version (`version`).
+ * run's deadline (`deadline_at`).
  */
 export const durableWorkflows: PgqrsMigration = {
   name: '0004_durable_workflows',
@@ -33,7 +33,5 @@ export const durableWorkflows: PgqrsMigration = {
     String.raw`alter table {{schema}}.pgqrs_steps add column wait_event text`,
     // a run's deadline (defineWorkflow timeoutMs, start deadline): past it the run ends ERROR
     String.raw`alter table {{schema}}.pgqrs_runs add column deadline_at timestamptz`,
-    // the version of the workflow code a run was started for (defineWorkflow({ version }))
-    String.raw`alter table {{schema}}.pgqrs_runs add column version integer not null default 1`,
   ],
 }

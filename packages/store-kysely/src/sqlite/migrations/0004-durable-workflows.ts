@@ -2,7 +2,7 @@ import type { PgqrsMigration } from '../../migration.js'
 
 /**
  * 0004_durable_workflows (sqlite family): events sent into a run, values a run publishes, and the
- * event a wait step waits for, a run's deadline and its workflow version (see the Postgres migration of the same name).
+ * event a wait step waits for, and a run's deadline (see the Postgres migration of the same name).
  */
 export const durableWorkflows: PgqrsMigration = {
   name: '0004_durable_workflows',
@@ -28,6 +28,5 @@ export const durableWorkflows: PgqrsMigration = {
 )`,
     'alter table pgqrs_steps add column wait_event text',
     'alter table pgqrs_runs add column deadline_at integer',
-    'alter table pgqrs_runs add column version integer not null default 1',
   ],
 }
