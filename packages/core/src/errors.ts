@@ -28,6 +28,7 @@ export const PGQRS_ERROR_CODES = [
   'CANCELLED',
   'EXECUTION_FAILED',
   'SUSPENSION_SWALLOWED',
+  'NON_DETERMINISM',
 ] as const
 
 /** Union of every pgqrs error code. */

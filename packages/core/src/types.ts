@@ -156,6 +156,8 @@ export interface RunRecord {
   readonly wakeAt: Date | null
   /** Past this instant the run ends ERROR with a `TimeoutError` (null: no deadline). */
   readonly deadline: Date | null
+  /** The workflow version the run was started for (`defineWorkflow({ version })`, default 1). */
+  readonly version: number
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly startedAt: Date | null

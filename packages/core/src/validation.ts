@@ -327,6 +327,19 @@ export function validateIdempotencyKey(key: unknown): string | null {
 }
 
 /**
+ * The queue of version `version` of workflow `workflow`: the workflow's own queue for version 1,
+ * `<workflow>:v<N>` for N > 1, so that only workers that register version N claim its runs.
+ * `ValidationError` for a version that is not an integer from 1 to 1 000 000, or a name too long
+ * for the suffix.
+ */
+export function workflowQueue(workflow: string, version = 1): string {
+  validateName('workflow', workflow)
+  validateInt('version', version, 1, 1_000_000)
+  if (version === 1) return workflow
+  return validateName('queue', `${workflow}:v${version}`)
+}
+
+/**
  * Validates the options of a paged list ({@link PageOptions}): `limit` an integer from 1 to
  * {@link MAX_PAGE_LIMIT} (default {@link DEFAULT_PAGE_LIMIT}); `after` a name (`'name'` cursors)
  * or a positive integer id (`'id'` cursors). Throws `ValidationError` naming the field.

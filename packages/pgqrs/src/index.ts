@@ -121,6 +121,7 @@ export {
   CancelledError,
   WorkflowFailedError,
   SuspensionSwallowedError,
+  NonDeterminismError,
   DEFAULT_STEP_RETRY,
   // the seeds' API
   workflow,

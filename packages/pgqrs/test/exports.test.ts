@@ -18,6 +18,7 @@ const PUBLIC_VALUES = [
   'InvalidStateTransitionError',
   'LeaseLostError',
   'MigrationError',
+  'NonDeterminismError',
   'NonRetryableError',
   'NotFoundError',
   'PGQRS_ERROR_CODES',

@@ -106,6 +106,7 @@ create table {{schema}}.pgqrs_runs (
   started_at timestamp with time zone,
   completed_at timestamp with time zone,
   deadline_at timestamp with time zone,
+  version integer not null default 1,
   constraint pgqrs_runs_message_id_key UNIQUE (message_id),
   constraint pgqrs_runs_pkey PRIMARY KEY (id),
   constraint pgqrs_runs_status_check CHECK ((status = ANY (ARRAY['QUEUED'::text, 'RUNNING'::text, 'SLEEPING'::text, 'PAUSED'::text, 'CANCELLING'::text, 'CANCELLED'::text, 'SUCCESS'::text, 'ERROR'::text]))),

@@ -88,7 +88,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer, deadline_at integer,
+  completed_at integer, deadline_at integer, version integer not null default 1,
   unique (workflow_id, idempotency_key)
 );
 

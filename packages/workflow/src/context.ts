@@ -11,6 +11,8 @@ export interface WorkflowContext {
   readonly runId: number
   /** The workflow's name. */
   readonly workflow: string
+  /** The workflow version the run was started for (`defineWorkflow({ version })`, default 1). */
+  readonly version: number
   /**
    * Deliveries of the run's message so far, this one included: 1 normally, more after a worker
    * crashed or lost its lease while running this run (sleeps, pauses and step retries do not count).
@@ -40,6 +42,12 @@ export interface WorkflowContext {
    * progress, an approval URL, a partial result.
    */
   setEvent(key: string, value: unknown): Promise<void>
+  /**
+   * A patch marker for changing code under running runs: true where the run reaches this point
+   * with the new code, false where its stored history already went past it without the patch.
+   * `if (await ctx.patched('sms')) await ctx.step('send_sms', …)`.
+   */
+  patched(id: string): Promise<boolean>
 }
 
 /** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
@@ -66,6 +74,8 @@ export class DeliveryContext implements WorkflowContext {
   readonly #handler: { readonly signal: AbortSignal } | undefined
   readonly attempt: number
   #interrupt: Interrupt | null = null
+  /** Calls of step/sleep/wait still running (parallel steps: `Promise.all`). */
+  readonly #inflight = new Set<Promise<unknown>>()
 
   /** `handler`: the queue worker's handler context, whose signal is made only when read. */
   constructor(run: Run, handler: { readonly signal: AbortSignal } | undefined) {
@@ -83,7 +93,11 @@ export class DeliveryContext implements WorkflowContext {
   }
 
   get workflow(): string {
-    return this.#run.message.queue
+    return this.#run.record.workflow
+  }
+
+  get version(): number {
+    return this.#run.record.version
   }
 
   /** The run's deadline in epoch ms, or null. */
@@ -96,7 +110,15 @@ export class DeliveryContext implements WorkflowContext {
     return this.#interrupt
   }
 
-  async #guard<T>(step: string, call: () => Promise<T>): Promise<T> {
+  #guard<T>(step: string, call: () => Promise<T>): Promise<T> {
+    const running = this.#run1(step, call)
+    this.#inflight.add(running)
+    const forget = () => this.#inflight.delete(running)
+    running.then(forget, forget)
+    return running
+  }
+
+  async #run1<T>(step: string, call: () => Promise<T>): Promise<T> {
     if (this.#interrupt) throw this.#interrupt.error
     try {
       return await call()
@@ -104,6 +126,15 @@ export class DeliveryContext implements WorkflowContext {
       if (isInterrupt(e)) this.#interrupt ??= { error: e, step }
       throw e
     }
+  }
+
+  /**
+   * Waits until no step, sleep or wait of this delivery is running: the body may have ended (a
+   * sibling of a `Promise.all` threw) while others still run; their results are recorded before
+   * the delivery settles, so a replay does not run them again.
+   */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
   }
 
   step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T> {
@@ -120,5 +151,9 @@ export class DeliveryContext implements WorkflowContext {
 
   setEvent(key: string, value: unknown): Promise<void> {
     return this.#guard(`set:${String(key)}`, () => this.#run.setEvent(key, value))
+  }
+
+  patched(id: string): Promise<boolean> {
+    return this.#guard(`patch:${String(id)}`, () => this.#run.patched(id))
   }
 }

@@ -5,6 +5,7 @@ import {
   validateInt,
   validateName,
   WorkflowNotFoundError,
+  workflowQueue,
 } from '@pgqrs/core'
 import { MAX_WAIT_MS } from './errors.js'
 import { RunHandle } from './handle.js'
@@ -28,6 +29,13 @@ export interface WorkflowDefinitionOptions<I, O> {
    * `start(…, { deadline })` sets an instant for one run instead.
    */
   readonly timeoutMs?: number
+  /**
+   * The version of this code (an integer ≥ 1, default 1). Each run records the version it was
+   * started with, and a worker only executes runs of the versions it registers: deploy a change
+   * that alters the step sequence as a new version, and keep a worker with the old one until its
+   * runs are done. Runs of version N > 1 use the queue `<name>:v<N>`.
+   */
+  readonly version?: number
   /** The workflow body: deterministic code around `ctx.step` and `ctx.sleep`. */
   run(ctx: WorkflowContext, input: I): Promise<O> | O
 }
@@ -45,6 +53,10 @@ export interface StartOptions {
 /** A defined workflow. */
 export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly name: string
+  /** The code version (default 1). */
+  readonly version: number
+  /** The queue its runs go to: the name for version 1, `<name>:v<N>` otherwise. */
+  readonly queue: string
   readonly retry: StepRetryPolicy
   /** Creates the workflow (and its queue) if missing. */
   ensure(store: Store): Promise<void>
@@ -106,26 +118,35 @@ export function defineWorkflow<I = unknown, O = unknown>(
   if (typeof options.run !== 'function')
     throw new ConfigError('run', `workflow "${name}" needs a run(ctx, input) function`)
   const retry = resolveRetry(options.retry)
+  const version = options.version ?? 1
+  const queue = workflowQueue(name, version)
   const timeoutMs =
     options.timeoutMs === undefined
       ? undefined
       : validateInt('timeoutMs', options.timeoutMs, 1, MAX_WAIT_MS)
+  const ensure = async (store: Store) => {
+    await store.workflows.ensure(name)
+    if (queue !== name) await store.queue(queue)
+  }
   return Object.freeze({
     name,
+    version,
+    queue,
     retry,
     body: options.run,
-    async ensure(store: Store) {
-      await store.workflows.ensure(name)
-    },
+    ensure,
     async start(store: Store, input: I, given: StartOptions = {}) {
       const checked = checkInput(options.input, input, name)
-      const startOptions =
-        given?.deadline === undefined && timeoutMs !== undefined
-          ? { ...given, deadline: new Date(Date.now() + timeoutMs) }
-          : given
-      if (!ensured(store).has(name)) {
-        await store.workflows.ensure(name)
-        ensured(store).add(name)
+      const startOptions = {
+        ...given,
+        version,
+        ...(given?.deadline === undefined && timeoutMs !== undefined
+          ? { deadline: new Date(Date.now() + timeoutMs) }
+          : {}),
+      }
+      if (!ensured(store).has(queue)) {
+        await ensure(store)
+        ensured(store).add(queue)
       }
       try {
         const { run, message } = await store.runs.start(name, checked, startOptions)
@@ -133,8 +154,8 @@ export function defineWorkflow<I = unknown, O = unknown>(
       } catch (e) {
         if (!WorkflowNotFoundError.is(e)) throw e
         // dropped since we ensured it (a purge or a test reset): ensure again, once
-        ensured(store).delete(name)
-        await store.workflows.ensure(name)
+        ensured(store).delete(queue)
+        await ensure(store)
         const { run, message } = await store.runs.start(name, checked, startOptions)
         return new RunHandle<O>(store, run.id, message.id)
       }

@@ -220,6 +220,8 @@ export async function executeDelivery(
   } catch (error) {
     outcome = { ok: false, error }
   }
+  // parallel steps still running when the body ended (a sibling threw): let them record first
+  await ctx.drain()
   await settle(store, run.id, msg, ending(store, ctx, outcome))
   return SETTLED
 }

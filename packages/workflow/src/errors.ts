@@ -223,3 +223,31 @@ export function serialiseError(e: unknown): StoredError {
   }
   return { name: 'Error', message: storableText(message, MAX_MESSAGE), transient: false }
 }
+
+/**
+ * A replay asked for a step the stored history does not have next: the workflow code changed
+ * under a running run. The run ends ERROR with this error rather than mixing results of two
+ * versions of the code. Deploy such a change as a new version (`defineWorkflow({ version })`) or
+ * guard it with `ctx.patched(id)` (docs/workflows.md).
+ */
+export class NonDeterminismError extends PgqrsError {
+  override readonly name = 'NonDeterminismError'
+  readonly runId: number
+  /** The step the stored history has next. */
+  readonly expected: string
+  /** The step the code asked for. */
+  readonly actual: string
+  constructor(runId: number, expected: string, actual: string) {
+    super(
+      'NON_DETERMINISM',
+      `Run ${runId} replayed step "${actual}" where its stored history has "${expected}" next: the workflow code changed under a running run; deploy the change as a new version (defineWorkflow({ version })) or guard it with ctx.patched(id)`,
+    )
+    this.runId = runId
+    this.expected = expected
+    this.actual = actual
+  }
+  /** True when `value` is a NonDeterminismError. */
+  static override is(value: unknown): value is NonDeterminismError {
+    return PgqrsError.is(value) && value.code === 'NON_DETERMINISM'
+  }
+}

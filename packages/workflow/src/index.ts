@@ -7,6 +7,7 @@ export {
   WorkflowFailedError,
   serialiseError,
   SuspensionSwallowedError,
+  NonDeterminismError,
   type StoredError,
 } from './errors.js'
 export type { WorkflowContext } from './context.js'

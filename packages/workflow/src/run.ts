@@ -1,6 +1,7 @@
 import {
   type AcquiredStep,
   LeaseLostError,
+  listAll,
   type QueueMessage,
   type RunRecord,
   type RunStatus,
@@ -15,6 +16,7 @@ import {
 import {
   CancelledError,
   MAX_WAIT_MS,
+  NonDeterminismError,
   NonRetryableError,
   PausedError,
   Suspend,
@@ -139,6 +141,10 @@ export class Run {
    * timer). Back-to-back steps thus need no status read at their boundary; after a pause they read.
    */
   #seen: RunStatus | null = null
+  /** Step keys this delivery asked for so far (in call order). */
+  readonly #requested = new Set<string>()
+  /** The keys stored before this delivery, in the order they were first started (loaded once). */
+  #stored: Promise<string[]> | null = null
   #observations = 0
   #seenWrites = 0
 
@@ -295,7 +301,49 @@ export class Run {
     validateName('step', name)
     const n = (this.#occurrences.get(name) ?? 0) + 1
     this.#occurrences.set(name, n)
-    return n === 1 ? name : `${name}#${n}`
+    const key = n === 1 ? name : `${name}#${n}`
+    this.#requested.add(key)
+    return key
+  }
+
+  /** The step keys stored before this delivery (none for a run's first delivery: no read). */
+  #storedKeys(): Promise<string[]> {
+    if (this.#fresh) return Promise.resolve([])
+    this.#stored ??= listAll(
+      (page) => this.store.steps.list(this.id, page),
+      (step) => step.id,
+    ).then((steps) => steps.map((s) => s.stepKey))
+    return this.#stored
+  }
+
+  /**
+   * Replay check: a key the stored history lacks, while stored keys this delivery has not asked
+   * for remain, means the code diverged from the history: `NonDeterminismError` naming both.
+   */
+  async #checkReplay(key: string): Promise<void> {
+    if (this.#fresh) return
+    const stored = await this.#storedKeys()
+    if (stored.length === 0 || stored.includes(key)) return
+    const expected = stored.find((k) => !this.#requested.has(k))
+    if (expected !== undefined) throw new NonDeterminismError(this.id, expected, key)
+  }
+
+  /**
+   * A patch marker for changing workflow code under running runs: true where the run reaches this
+   * point with the new code (it records marker `patch:<id>`), false where the run's stored history
+   * already went past this point without it (an older run replaying). Branch on it:
+   * `if (await ctx.patched('sms')) await ctx.step('send_sms', …)`.
+   */
+  async patched(id: string): Promise<boolean> {
+    const key = `patch:${validateName('step', id)}`
+    validateName('step', key)
+    await this.#ensureRunning()
+    const stored = await this.#storedKeys()
+    if (!stored.includes(key) && stored.some((k) => !this.#requested.has(k))) return false
+    this.#requested.add(key)
+    const step = await this.#acquire(key)
+    if (step.status !== 'SUCCESS') await this.#complete(key, true)
+    return true
   }
 
   /**
@@ -417,6 +465,7 @@ export class Run {
     const key = this.#key(name)
     const timeoutMs = this.#stepTimeout(options?.timeoutMs)
     if (this.overdue) throw this.deadlineError()
+    await this.#checkReplay(key)
     await this.#ensureRunning()
     if (
       this.#fresh &&
@@ -521,6 +570,7 @@ export class Run {
   async sleep(name: string, ms: number): Promise<void> {
     validateInt('ms', ms, 0, MAX_WAIT_MS)
     const key = this.#key(name)
+    await this.#checkReplay(key)
     await this.#ensureRunning()
     if (this.#fresh && this.store.steps.record && this.#current() === 'RUNNING') {
       const wakeAt = now() + ms
@@ -566,6 +616,7 @@ export class Run {
         ? MAX_WAIT_MS
         : validateInt('timeoutMs', options.timeoutMs, 0, MAX_WAIT_MS)
     const key = this.#key(`wait:${name}`)
+    await this.#checkReplay(key)
     await this.#ensureRunning()
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return waitResult<T>(step.output)
@@ -600,6 +651,7 @@ export class Run {
   async setEvent(key: string, value: unknown): Promise<void> {
     validateEventName(key, 'value key')
     const stepKey = this.#key(`set:${key}`)
+    await this.#checkReplay(stepKey)
     await this.#ensureRunning()
     const step = await this.#acquire(stepKey)
     if (step.status === 'SUCCESS') return

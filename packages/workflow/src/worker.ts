@@ -3,9 +3,11 @@ import { type Worker, type WorkerOptions, worker } from '@pgqrs/queue'
 import { executeDelivery } from './delivery.js'
 import type { WorkflowDefinition } from './define.js'
 
-/** Runs the workflows' queues: one queue worker per workflow. */
+/** Runs the workflows' queues: one queue worker per workflow version. */
 export interface WorkflowWorker {
-  /** The queue workers, by workflow name. */
+  /**
+   * The queue workers, by queue: the workflow name for version 1, `<name>:v<N>` for version N.
+   */
   readonly workers: ReadonlyMap<string, Worker>
   /** Ensures the workflows exist and starts polling. */
   start(): Promise<this>
@@ -31,17 +33,22 @@ export function workflowWorker(
     throw new ConfigError('workflows', 'workflowWorker needs at least one workflow definition')
   const workers = new Map<string, Worker>()
   for (const def of workflows) {
-    if (workers.has(def.name))
-      throw new ConfigError('workflows', `workflow "${def.name}" is listed twice`)
+    // a definition from before versions has no queue: its name is its queue
+    const queue = def.queue ?? def.name
+    if (workers.has(queue))
+      throw new ConfigError(
+        'workflows',
+        `workflow "${def.name}" version ${def.version ?? 1} is listed twice`,
+      )
     const name =
       options.name === undefined
         ? undefined
         : workflows.length === 1
           ? options.name
-          : `${options.name}:${def.name}`
+          : `${options.name}:${queue}`
     workers.set(
-      def.name,
-      worker(store, def.name, (msg, ctx) => executeDelivery(store, msg, def.body, def.retry, ctx), {
+      queue,
+      worker(store, queue, (msg, ctx) => executeDelivery(store, msg, def.body, def.retry, ctx), {
         ...options,
         name,
       }),

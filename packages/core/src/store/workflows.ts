@@ -25,6 +25,12 @@ export interface StartRunOptions {
   readonly priority?: number
   /** Past this instant the run ends ERROR with a `TimeoutError`, waiting or not. */
   readonly deadline?: Date | null
+  /**
+   * The workflow version (default 1). Version 1 runs go to the workflow's queue; version N > 1
+   * runs to the queue `<workflow>:v<N>` (created when missing), so that only workers that
+   * register version N claim them.
+   */
+  readonly version?: number
 }
 
 /** A change of run status by {@link RunRepository.transition}. */

@@ -208,6 +208,42 @@ export function crashTests(harness: StoreHarness): void {
       expect(m.attempts, 'the lost lease counts as an attempt').toBe(2)
     })
 
+    it('SIGKILL while the run waits for an event: the event sent afterwards is delivered to a new worker; no completed step runs again', async () => {
+      const store = fx.store
+      const name = uniqueName('crash-event')
+      const file = join(dir, `${name}.log`)
+      const wf = defineWorkflow<CrashInput, string>({ name, run: mustNotRun({ n: 0 }) })
+      const h = await wf.start(store, { file })
+
+      const first = spawn({ workflow: name, kind: 'event', crash: true })
+      const { pid: pid1 } = await first.next('started')
+      expect((await exitWithin(first, 20_000)).signal).toBe('SIGKILL')
+      expect(lines(file)).toEqual([
+        ['before', pid1],
+        ['crash', pid1],
+      ])
+      expect((await getRun(store, h.id)).status).toBe('SLEEPING')
+      const sent = await h.send('approve', { by: 'ada' }, { idempotencyKey: 'once' })
+      expect(sent.woke).toBe(true)
+      await h.send('approve', { by: 'ada' }, { idempotencyKey: 'once' })
+
+      const { run, pid: pid2 } = await finishWithNewWorker({ workflow: name, kind: 'event' }, h.id)
+      expect(run.status).toBe('SUCCESS')
+      expect(run.output).toBe('ada')
+      expect(lines(file)).toEqual([
+        ['before', pid1],
+        ['crash', pid1],
+        ['after:ada', pid2],
+      ])
+      expect((await stepSummary(store, h.id)).map(([k, s]) => [k, s])).toEqual([
+        ['before', 'SUCCESS'],
+        ['wait:approve', 'SUCCESS'],
+        ['after', 'SUCCESS'],
+      ])
+      const events = await store.events.list(h.id)
+      expect(events.map((e) => e.consumedBy)).toEqual(['wait:approve'])
+    })
+
     // Needs the harness's Kysely place for the step's own table: registered only when declared.
     const itWithKysely = harness.kysely ? it : () => {}
     itWithKysely(

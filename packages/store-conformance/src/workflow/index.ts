@@ -7,12 +7,14 @@ import { engineSignalTests } from './engine-signals.js'
 import { eventTests } from './events.js'
 import { idiomaticApiTests } from './idiomatic-api.js'
 import { memoisedStepTests } from './memoised-steps.js'
+import { parallelStepTests } from './parallel.js'
 import { recoveryTests } from './recovery.js'
 import { retryTests } from './retries.js'
 import { seedsApiTests } from './seeds-api.js'
 import { sleepTests } from './sleep.js'
 import { timeoutTests } from './timeouts.js'
 import { transactionalStepTests } from './transactional.js'
+import { versioningTests } from './versioning.js'
 
 export { cancellationTests } from './cancellation.js'
 export { crashTests } from './crash.js'
@@ -20,12 +22,14 @@ export { engineSignalTests } from './engine-signals.js'
 export { eventTests } from './events.js'
 export { idiomaticApiTests } from './idiomatic-api.js'
 export { memoisedStepTests } from './memoised-steps.js'
+export { parallelStepTests } from './parallel.js'
 export { recoveryTests } from './recovery.js'
 export { retryTests } from './retries.js'
 export { seedsApiTests } from './seeds-api.js'
 export { sleepTests } from './sleep.js'
 export { timeoutTests } from './timeouts.js'
 export { transactionalStepTests } from './transactional.js'
+export { versioningTests } from './versioning.js'
 
 /**
  * Registers the workflow behaviour suite for one backend under `describe('workflow')`: the seeds'
@@ -53,6 +57,8 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     engineSignalTests(harness)
     eventTests(harness)
     timeoutTests(harness)
+    parallelStepTests(harness)
+    versioningTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })

@@ -19,6 +19,7 @@ import {
   validateName,
   WorkflowNotFoundError,
   validateInstant,
+  workflowQueue,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Db, Exec } from '../exec.js'
@@ -64,6 +65,8 @@ export class KyselyRunRepository implements RunRepository {
       options.deadline === undefined || options.deadline === null
         ? null
         : validateInstant('deadline', options.deadline)
+    const version = options.version ?? 1
+    const queue = workflowQueue(workflow, version)
     const key = options.idempotencyKey ?? null
     if (
       key !== null &&
@@ -108,15 +111,19 @@ export class KyselyRunRepository implements RunRepository {
             const run = toRun(existing.rows[0])
             return {
               run,
-              message: await this.#messageOf(db, run.messageId, workflow),
+              message: await this.#messageOf(
+                db,
+                run.messageId,
+                workflowQueue(workflow, run.version),
+              ),
               created: false,
             }
           }
         }
-        const [message] = await f.messages.insert(db, workflow, [item!], null)
+        const [message] = await f.messages.insert(db, queue, [item!], null)
         const r = await sql<Row>`insert into ${f.t('pgqrs_runs')}
-            (workflow_id, message_id, status, input, idempotency_key, deadline_at, created_at, updated_at)
-          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${f.now()}, ${f.now()})
+            (workflow_id, message_id, status, input, idempotency_key, deadline_at, version, created_at, updated_at)
+          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${version}, ${f.now()}, ${f.now()})
           returning id`.execute(db)
         const run = await this.#select(sql`r.id = ${num(r.rows[0]!.id)}`).execute(db)
         return { run: toRun(run.rows[0]!), message: message!, created: true }

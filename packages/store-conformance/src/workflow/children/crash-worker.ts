@@ -61,6 +61,32 @@ function body(args: CrashChildArgs, store: Store) {
       })
     }
   }
+  if (args.kind === 'event') {
+    return async (ctx: WorkflowContext, input: CrashInput) => {
+      await ctx.step('before', () => {
+        log(input, 'before')
+        return 'b'
+      })
+      if (args.crash) {
+        // die while the run waits: once it is SLEEPING and its message released
+        void (async () => {
+          for (let i = 0; i < 1_000; i++) {
+            const run = await store.runs.get(ctx.runId)
+            const m = run && (await store.messages.get(run.messageId))
+            if (run?.status === 'SLEEPING' && m?.lease === null) break
+            await new Promise((r) => setTimeout(r, 10))
+          }
+          log(input, 'crash')
+          await die()
+        })()
+      }
+      const got = await ctx.waitForEvent<{ by: string }>('approve')
+      return ctx.step('after', () => {
+        log(input, `after:${got?.by}`)
+        return got?.by
+      })
+    }
+  }
   const table = args.table ?? ''
   return async (ctx: WorkflowContext, input: CrashInput) => {
     await ctx.step('reserve', () => {
@@ -102,8 +128,10 @@ try {
       if (m?.type === 'stop') resolve()
     })
   })
-  await runner.start()
+  // Say 'started' first: a crash child may reach its planned SIGKILL before runner.start()
+  // resolves (the worker claims the waiting run at once), and the parent needs the pid.
   await send({ type: 'started', pid: process.pid })
+  await runner.start()
   await stop
   await runner.stop({ graceMs: 2_000 })
   await store.close()

@@ -18,6 +18,11 @@ export type CrashWorkflowKind =
    * with `crash`, the child dies inside pay after its insert, before the commit.
    */
   | 'transactional'
+  /**
+   * Step before, then `waitForEvent('approve')`, then step after (logs `after:<by>`); with
+   * `crash`, the child dies once the run sleeps on the wait with its message released.
+   */
+  | 'event'
 
 /** The JSON argument of a crash child. */
 export interface CrashChildArgs {

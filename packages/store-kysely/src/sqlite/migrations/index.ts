@@ -4,6 +4,7 @@ import { workerInstance } from './0002-worker-instance.js'
 import { flowControl } from './0003-flow-control.js'
 import { durableWorkflows } from './0004-durable-workflows.js'
 import { archiveCounts } from './0005-archive-counts.js'
+import { workflowVersions } from './0006-workflow-versions.js'
 
 /** sqlite-family migrations (SQLite and Turso), oldest first. Never edit a released one. @internal */
 export const SQLITE_MIGRATIONS: readonly PgqrsMigration[] = [
@@ -12,4 +13,5 @@ export const SQLITE_MIGRATIONS: readonly PgqrsMigration[] = [
   flowControl,
   durableWorkflows,
   archiveCounts,
+  workflowVersions,
 ]
