@@ -17,6 +17,7 @@ import { Consumer } from './consumer.js'
 import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
+import { attachWorkerTelemetry, instrumentHandler } from './telemetry.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
 
@@ -177,8 +178,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
     this.store = store
     this.queue = queue
-    this.#handler = handler
     this.config = resolveWorkerConfig(options, store.config)
+    this.#handler = this.config.telemetry ? instrumentHandler(store, queue, handler) : handler
+    if (this.config.telemetry) attachWorkerTelemetry(this, queue)
     this.#log = withScope(store.config.logger, { queue, worker: this.config.name })
     this.config.signal?.addEventListener('abort', () => void this.stop(), { once: true })
   }

@@ -27,6 +27,11 @@ CREATE TABLE pgqrs_archive_counts (
   dead integer not null
 );
 
+CREATE TABLE pgqrs_message_headers (
+  message_id integer primary key,
+  headers text not null
+);
+
 CREATE TABLE pgqrs_messages (
   id integer primary key autoincrement,
   queue_id integer not null references pgqrs_queues (id) on delete cascade,

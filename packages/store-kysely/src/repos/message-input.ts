@@ -11,6 +11,7 @@ import {
   validatePayload,
   MAX_DELAY_MS,
   validateInstant,
+  validateHeaders,
 } from '@pgqrs/core'
 
 /** An enqueue item after validation, with its payload already serialised. @internal */
@@ -21,6 +22,8 @@ export interface PreparedItem {
   readonly runAt: Date | null
   readonly dedupeKey: string | null
   readonly maxAttempts: number
+  /** The headers as JSON text, or null. */
+  readonly headersText: string | null
 }
 
 const INT32 = 2_147_483_647
@@ -86,7 +89,11 @@ export function prepareItems(
       }
       dedupeKey = item.dedupeKey
     }
-    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts }
+    const headersText =
+      item.headers === undefined || item.headers === null
+        ? null
+        : JSON.stringify(validateHeaders(item.headers, at('headers')))
+    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, headersText }
   })
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
   if (units * 3 > MAX_ENQUEUE_BYTES) {
