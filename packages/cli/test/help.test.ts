@@ -29,6 +29,8 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['runs list', ['--workflow <name>', '--status <status>', '--limit <n>']],
   ['runs show', []],
   ['runs cancel', []],
+  ['runs send-event', ['--idempotency-key <key>']],
+  ['runs events', []],
   ['stats', ['--watch', '--interval <ms>']],
   ['dashboard', ['--port <n>', '--host <address>', '--read-only', '--base-path <path>']],
 ]

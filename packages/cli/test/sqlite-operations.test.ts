@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boundCli, expectError, tempDir } from './helpers.js'
+import { boundCli, expectError, expectUsage, tempDir } from './helpers.js'
 import { seedDead, seedRuns, withLibrary } from './seed.js'
 
 // One SQLite file for this file (never :memory:); each test uses its own queue names.
@@ -37,6 +37,61 @@ describe('dlq (SQLite)', () => {
     expect(await cliJson('queue', 'metrics', 'q-dlq')).toMatchObject({ pending: 1, dead: 0 })
     expectError(await cliRaw('dlq', 'replay', String(deadId)), /still active/)
     expectError(await cliRaw('dlq', 'replay', '987654'), /message 987654 not found/)
+  })
+})
+
+describe('messages get, cancel and retry-now (SQLite)', () => {
+  it('cancels a delayed message, runs a backing-off one now, shows a settled one with its result', async () => {
+    await cli('queue', 'create', 'q-control')
+    const delayed = await cliJson<{ id: number }>(
+      'send',
+      'q-control',
+      '{"n":1}',
+      '--delay',
+      '600000',
+    )
+    const later = await cliJson<{ id: number; timeoutMs: number }>(
+      'send',
+      'q-control',
+      '{"n":2}',
+      '--delay',
+      '600000',
+      '--timeout',
+      '1500',
+    )
+    expect(later.timeoutMs).toBe(1500)
+    expect(await cliJson('messages', 'cancel', String(delayed.id))).toMatchObject({
+      id: delayed.id,
+      payload: { n: 1 },
+    })
+    expectError(await cliRaw('messages', 'get', String(delayed.id)), /not found/)
+    expectError(await cliRaw('messages', 'cancel', String(delayed.id)), /not found/)
+    const now = await cliJson<{ visibleAt: string }>('messages', 'retry-now', String(later.id))
+    expect(new Date(now.visibleAt).getTime()).toBeLessThan(Date.now() + 5_000)
+    const settled = await withLibrary(dsn, async (store) => {
+      const [m] = await store.messages.dequeue('q-control', { batchSize: 1, leaseMs: 30_000 })
+      await store.messages.archive([m!], {
+        outcomes: [{ result: { sent: true }, startedAt: new Date(Date.now() - 20) }],
+      })
+      return m!.id
+    })
+    expect(settled).toBe(later.id)
+    expect(await cliJson('messages', 'get', String(settled))).toMatchObject({
+      id: settled,
+      result: { sent: true },
+      attempts: 1,
+    })
+    expect(await cli('messages', 'get', String(settled))).toMatch(/result[\s\S]*"sent":true/)
+    expectError(await cliRaw('messages', 'cancel', String(settled)), /archived/)
+    expectError(await cliRaw('messages', 'retry-now', String(settled)), /replay/)
+    expect(await cliJson('queue', 'handled', 'q-control', '--window', '60000')).toMatchObject({
+      queue: 'q-control',
+      handled: 1,
+      dead: 0,
+      failed: 0,
+    })
+    // the listing form still works beside the subcommands
+    expect(await cliJson('messages', 'q-control', '--state', 'archived')).toHaveLength(1)
   })
 })
 
@@ -165,6 +220,52 @@ describe('runs (SQLite)', () => {
       /status\s+│ SUCCESS[\s\S]*steps:[\s\S]*│ fetch │ SUCCESS │[\s\S]*\{"rows":3\}/,
     )
     expectError(await cliRaw('runs', 'show', '99999'), /run 99999 not found/)
+  })
+
+  it('runs send-event stores an event for the run once per idempotency key; runs events and runs show list it', async () => {
+    const sent = await cliJson(
+      'runs',
+      'send-event',
+      String(ids.queued),
+      'approve',
+      '{"by":"ada"}',
+      '--idempotency-key',
+      'k1',
+    )
+    expect(sent).toMatchObject({
+      created: true,
+      woke: false,
+      event: { runId: ids.queued, name: 'approve', payload: { by: 'ada' }, consumedBy: null },
+    })
+    const again = await cliJson(
+      'runs',
+      'send-event',
+      String(ids.queued),
+      'approve',
+      '{"by":"bob"}',
+      '--idempotency-key',
+      'k1',
+    )
+    expect(again).toMatchObject({ created: false, event: { payload: { by: 'ada' } } })
+    expect(await cli('runs', 'send-event', String(ids.queued), 'ping')).toMatch(
+      /│ ping\s+│[\s\S]*\(pending\)/,
+    )
+    const events = await cliJson<{ name: string; payload: unknown }[]>(
+      'runs',
+      'events',
+      String(ids.queued),
+    )
+    expect(events.map((e) => [e.name, e.payload])).toEqual([
+      ['approve', { by: 'ada' }],
+      ['ping', null],
+    ])
+    expect((await cliJson('runs', 'show', String(ids.queued))).events).toHaveLength(2)
+    expectError(await cliRaw('runs', 'send-event', '99999', 'x'), /run 99999 not found/)
+    expectError(await cliRaw('runs', 'events', '99999'), /run 99999 not found/)
+    expectUsage(
+      await cliRaw('runs', 'send-event', String(ids.queued), 'x', '{bad'),
+      /Not valid JSON/,
+    )
   })
 
   it('runs cancel moves a queued run to CANCELLING; a finished run cannot be cancelled', async () => {

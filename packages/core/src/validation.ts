@@ -377,3 +377,48 @@ export function validateHeaders(
   if (chars > MAX_HEADERS_CHARS) bad(`${chars} characters`)
   return headers as Readonly<Record<string, string>>
 }
+
+/**
+ * An event name (`sendEvent`, `waitForEvent`) or a published value's key (`setEvent`,
+ * `getEvent`): 1-200 characters of well-formed Unicode, no NUL, not only white space
+ * (`ValidationError` otherwise). `kind` names it in the error.
+ */
+export function validateEventName(name: unknown, kind: 'event' | 'value key' = 'event'): string {
+  if (
+    typeof name !== 'string' ||
+    name.length < 1 ||
+    name.length > 200 ||
+    !name.trim() ||
+    name.includes('\u0000') ||
+    !name.isWellFormed()
+  ) {
+    throw new ValidationError(
+      `${kind} name`,
+      name,
+      '1-200 characters of well-formed Unicode, no NUL, not only white space',
+    )
+  }
+  return name
+}
+
+/**
+ * An idempotency key: null/undefined (none) or 1-512 characters of well-formed Unicode without
+ * NUL (a lone surrogate would be stored as U+FFFD and collide with another key).
+ */
+export function validateIdempotencyKey(key: unknown): string | null {
+  if (key === undefined || key === null) return null
+  if (
+    typeof key !== 'string' ||
+    key.length < 1 ||
+    key.length > 512 ||
+    key.includes('\u0000') ||
+    !key.isWellFormed()
+  ) {
+    throw new ValidationError(
+      'idempotencyKey',
+      key,
+      'a string of 1-512 characters of well-formed Unicode without NUL',
+    )
+  }
+  return key
+}

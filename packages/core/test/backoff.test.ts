@@ -180,10 +180,42 @@ describe('checkBackoff', () => {
   it('says which kinds exist for an unknown kind', () => {
     const err = configError(() => checkBackoff({ kind: 'linear' } as unknown as Backoff))
     expect(err.message).toContain('"linear"')
-    expect(err.message).toMatch(/fixed, exponential or exponentialJitter/)
+    expect(err.message).toMatch(/fixed, exponential, exponentialJitter, schedule or custom/)
   })
 
   it('says maxMs must not be below baseMs', () => {
     expect(configError(() => BackoffStrategy.exponential(1000, 500)).message).toMatch(/>= baseMs/)
+  })
+})
+
+describe('schedule and custom backoff', () => {
+  it("expresses pqrun's schedule as a list: 1 m, 5 m, 30 m, 2 h, 6 h, then 6 h again", () => {
+    const delays = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000]
+    for (const b of [checkBackoff(delays), BackoffStrategy.schedule(delays)]) {
+      expect([0, 1, 2, 3, 4, 5, 50].map((a) => backoffDelay(b, a))).toEqual([
+        ...delays,
+        21_600_000,
+        21_600_000,
+      ])
+    }
+  })
+
+  it('passes the failed delivery number (1-based) and the error to a function', () => {
+    const seen: [number, string][] = []
+    const b = checkBackoff((attempt, error) => {
+      seen.push([attempt, error.message])
+      return attempt * 1_000
+    })
+    expect(backoffDelay(b, 2, Math.random, new Error('boom'))).toBe(3_000)
+    expect(seen).toEqual([[3, 'boom']])
+  })
+
+  it('refuses empty or negative lists and a function returning a non-delay', () => {
+    expect(configError(() => checkBackoff([])).message).toMatch(/1 to 1000 delays/)
+    expect(configError(() => checkBackoff([1, -5])).field).toBe('delaysMs[1]')
+    for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      const b = BackoffStrategy.custom(() => bad)
+      expect(configError(() => backoffDelay(b, 0)).message).toMatch(/custom backoff returned/)
+    }
   })
 })

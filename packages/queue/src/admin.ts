@@ -1,6 +1,8 @@
 import {
   ANONYMOUS_WORKER_PREFIX,
+  ConfigError,
   ConflictError,
+  type HandlerMetrics,
   InvalidStateTransitionError,
   type ListRunsOptions,
   type ListWorkersOptions,
@@ -122,9 +124,44 @@ export interface Admin {
   cancelRun(runId: number): Promise<RunRecord>
   /** Wakes a SLEEPING or PAUSED run now instead of at its wake time. */
   resumeRun(runId: number): Promise<RunRecord>
+  /**
+   * A message by id, active or settled: a settled one carries what its handler returned
+   * (`result`), when its last delivery began (`startedAt`) and finished (`finishedAt`, both on the
+   * database clock) and its `attempts`. `NotFoundError` when there is none.
+   */
+  message(id: number): Promise<QueueMessage>
+  /**
+   * Cancels a pending or delayed message: it is deleted and never delivered; returns it as it
+   * was. `ConflictError` when it is leased (running now), settled, or a workflow run's message
+   * (cancel the run with `cancelRun`); `NotFoundError` when there is none. Nothing changes then.
+   */
+  cancelMessage(id: number): Promise<QueueMessage>
+  /**
+   * Makes a delayed or backing-off message visible now (its attempts are kept). `ConflictError`
+   * when it is leased or settled (replay a settled one); `NotFoundError` when there is none.
+   */
+  retryNow(id: number): Promise<QueueMessage>
+  /**
+   * Handled, dead and failed counts and p50/p95 handling times of the messages of `queue` that
+   * finished in the last `windowMs` (default one hour). `QueueNotFoundError` when it is missing.
+   */
+  handlerMetrics(queue: string, options?: { windowMs?: number }): Promise<HandlerMetrics>
 }
 
 const DEFAULT_STALE_MS = 60_000
+
+/** Why message `id` could not be `what`: unknown, settled, leased or a run's message. */
+async function notNow(store: Store, id: number, what: string): Promise<Error> {
+  const m = await store.messages.get(id)
+  if (!m) return new NotFoundError('message', id)
+  const why =
+    m.archivedAt || m.deadAt
+      ? `it is ${m.deadAt ? 'dead' : 'archived'} (replay it instead)`
+      : m.lease !== null && m.visibleAt.getTime() > Date.now()
+        ? 'it is leased: a handler is running it now'
+        : "it is a workflow run's message: use cancelRun"
+  return new ConflictError('message', String(id), `Message ${id} cannot be ${what}: ${why}`)
+}
 
 /**
  * Admin operations over `store`.
@@ -285,6 +322,32 @@ export function admin(store: Store): Admin {
       const r = await store.runs.transition(runId, { to: 'CANCELLING', lease: null })
       await store.messages.reschedule(r.messageId, 0)
       return r
+    },
+    async message(id) {
+      validateInt('id', id, 1)
+      const m = await store.messages.get(id)
+      if (!m) throw new NotFoundError('message', id)
+      return m
+    },
+    async cancelMessage(id) {
+      validateInt('id', id, 1)
+      if (!store.messages.cancel)
+        throw new ConfigError('store', `the ${store.backend} store cannot cancel messages`)
+      const m = await store.messages.cancel(id)
+      if (m) return m
+      throw await notNow(store, id, 'cancelled')
+    },
+    async retryNow(id) {
+      validateInt('id', id, 1)
+      if (await store.messages.reschedule(id, 0)) return (await store.messages.get(id))!
+      throw await notNow(store, id, 'retried now')
+    },
+    async handlerMetrics(queue, options = {}) {
+      if (!store.messages.handlerMetrics)
+        throw new ConfigError('store', `the ${store.backend} store has no handler metrics`)
+      const m = await store.messages.handlerMetrics(queue, options.windowMs ?? 3_600_000)
+      if (!m) throw new QueueNotFoundError(queue)
+      return m
     },
     async resumeRun(runId) {
       const r = await store.runs.get(runId)

@@ -65,6 +65,11 @@ export class EnqueueBuilder<T = unknown> {
     this.#options.maxAttempts = n
     return this
   }
+  /** Handler timeout of these messages in ms (wins over the worker's `timeoutMs`). */
+  timeout(ms: number): this {
+    this.#options.timeoutMs = ms
+    return this
+  }
   /** Enqueue inside your own open transaction. */
   tx(tx: unknown): this {
     this.#options.tx = tx

@@ -1,4 +1,5 @@
 import {
+  type BackoffInput,
   type BackoffStrategy,
   backoffDelay,
   checkBackoff,
@@ -44,7 +45,7 @@ export class Consumer<T = unknown> {
     store: Store,
     queue: string,
     workerId: number | null = null,
-    backoff: BackoffStrategy = DEFAULT_BACKOFF,
+    backoff: BackoffInput = DEFAULT_BACKOFF,
   ) {
     this.store = store
     this.queue = queue
@@ -101,7 +102,7 @@ export class Consumer<T = unknown> {
   async fail(
     msg: QueueMessage<unknown>,
     error: unknown,
-    options: { backoff?: BackoffStrategy; delayMs?: number } = {},
+    options: { backoff?: BackoffInput; delayMs?: number } = {},
   ): Promise<Exclude<FailOutcome, 'lost'> | false> {
     const outcome = await this.#fail(msg, error, options)
     return outcome === 'lost' ? false : outcome
@@ -110,7 +111,7 @@ export class Consumer<T = unknown> {
   #fail(
     msg: QueueMessage<unknown>,
     error: unknown,
-    options: { backoff?: BackoffStrategy; delayMs?: number },
+    options: { backoff?: BackoffInput; delayMs?: number },
   ) {
     if (typeof msg !== 'object' || msg === null)
       throw new ValidationError('msg', msg, 'a dequeued QueueMessage')
@@ -121,6 +122,8 @@ export class Consumer<T = unknown> {
         : backoffDelay(
             options.backoff ? checkBackoff(options.backoff) : this.backoff,
             Math.max(0, attempts - 1),
+            Math.random,
+            toError(error),
           )
     return this.store.messages.fail(msg, describeError(error), delay)
   }
@@ -149,7 +152,7 @@ export class Consumer<T = unknown> {
   async failOrThrow(
     msg: QueueMessage<unknown>,
     error: unknown,
-    options: { backoff?: BackoffStrategy; delayMs?: number } = {},
+    options: { backoff?: BackoffInput; delayMs?: number } = {},
   ): Promise<'retried' | 'dead'> {
     const outcome = await this.#fail(msg, error, options)
     if (outcome === 'lost') throw new LeaseLostError(msg.id, 'fail')

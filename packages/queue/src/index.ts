@@ -11,6 +11,7 @@ export {
   worker,
   type Handler,
   type HandlerContext,
+  type HandlerMap,
   type WorkerEvents,
   type WorkerState,
 } from './worker.js'

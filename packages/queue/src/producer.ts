@@ -21,10 +21,15 @@ export interface EnqueueOptions {
   /** Deliveries before the message is dead. Default the store's `maxAttempts` (5). */
   readonly maxAttempts?: number
   /**
-   * Metadata stored beside each payload (`QueueMessage.headers`). With an OpenTelemetry SDK
+   * Metadata stored beside each payload (read back with `store.messages.headers`). With an OpenTelemetry SDK
    * installed, the trace context of the enqueue span is added (`traceparent`, `tracestate`).
    */
   readonly headers?: Readonly<Record<string, string>>
+  /**
+   * Handler timeout of this message in ms; wins over the worker's `timeoutMs`. Default none
+   * (the worker's applies).
+   */
+  readonly timeoutMs?: number
   /**
    * Your own open transaction: the message commits or rolls back with your data. A Kysely
    * `Transaction`, a pgqrs `StoreTransaction`, or (Postgres) a `pg` client inside `BEGIN`.
@@ -100,6 +105,7 @@ export class Producer<T = unknown> {
             priority: options.priority,
             dedupeKey: options.dedupeKey,
             maxAttempts: options.maxAttempts,
+            timeoutMs: options.timeoutMs,
             headers,
           }),
         ),

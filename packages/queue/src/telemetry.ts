@@ -245,12 +245,12 @@ interface WorkerEvents {
   on(event: string, listener: (msg: QueueMessage<unknown>, ...rest: unknown[]) => void): unknown
 }
 
-/** Feeds a worker's settle events to {@link recordSettle}. @internal */
-export function attachWorkerTelemetry(worker: WorkerEvents, queue: string): void {
-  worker.on('message:done', (msg) => recordSettle(queue, msg, 'archived'))
-  worker.on('message:failed', (msg) => recordSettle(queue, msg, 'retried'))
-  worker.on('message:dead', (msg) => recordSettle(queue, msg, 'dead'))
-  worker.on('lease:lost', (msg) => recordSettle(queue, msg, 'lost'))
+/** Feeds a worker's settle events to {@link recordSettle} (each message names its queue). @internal */
+export function attachWorkerTelemetry(worker: WorkerEvents): void {
+  worker.on('message:done', (msg) => recordSettle(msg.queue, msg, 'archived'))
+  worker.on('message:failed', (msg) => recordSettle(msg.queue, msg, 'retried'))
+  worker.on('message:dead', (msg) => recordSettle(msg.queue, msg, 'dead'))
+  worker.on('lease:lost', (msg) => recordSettle(msg.queue, msg, 'lost'))
 }
 
 /** Options of {@link observeQueues}. */

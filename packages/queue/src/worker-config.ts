@@ -1,4 +1,5 @@
 import {
+  type BackoffInput,
   type BackoffStrategy,
   checkBackoff,
   ConfigError,
@@ -38,8 +39,19 @@ export interface WorkerOptions {
   readonly heartbeatIntervalMs?: number
   /** A worker whose heartbeat is older than this is marked stopped by its peers. Default 6 heartbeats (min 30 s). */
   readonly staleAfterMs?: number
-  /** Retry delays of failed messages. Default exponential with jitter, 1 s → 5 min. */
-  readonly backoff?: BackoffStrategy
+  /**
+   * Retry delays of failed messages: a {@link BackoffStrategy}, a list of delays in ms (retry `i`
+   * waits the `i`-th, then the last again) or a function `(attempt, error) => ms`. Default
+   * exponential with jitter, 1 s → 5 min.
+   */
+  readonly backoff?: BackoffInput
+  /**
+   * A handler running longer than this many ms is abandoned: its `ctx.signal` aborts with a
+   * `TimeoutError`, its lease is no longer renewed, its slot is freed (even if it ignores the
+   * signal) and the delivery is recorded as failed (retry with backoff, or dead letter). A
+   * message's own `timeoutMs` (enqueue option) wins. Default: no timeout.
+   */
+  readonly timeoutMs?: number
   /** First wait after a store error; doubles per consecutive error. Default 100 ms. */
   readonly errorBackoffMs?: number
   /** Cap of the store-error backoff. Default 30 000 ms. */
@@ -73,6 +85,7 @@ export interface WorkerConfig {
   readonly graceMs: number
   readonly signal: AbortSignal | undefined
   readonly onSuccess: 'archive' | 'delete'
+  readonly timeoutMs: number | null
 }
 
 function int(field: string, v: unknown, min: number, max: number): number {
@@ -133,5 +146,6 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     graceMs: int('graceMs', o.graceMs ?? 10_000, 0, MAX_MS),
     signal: o.signal,
     onSuccess,
+    timeoutMs: o.timeoutMs === undefined ? null : int('timeoutMs', o.timeoutMs, 1, MAX_MS),
   })
 }

@@ -5,10 +5,13 @@ import {
   InvalidStateTransitionError,
   LeaseLostError,
   type QueueMessage,
+  type SettleOutcome,
   type Store,
   type Subscription,
+  TimeoutError,
   toError,
   validateName,
+  validatePayload,
   type WorkerRecord,
   withScope,
   WorkerStoppedError,
@@ -57,6 +60,14 @@ export interface WorkerEvents<T> {
   stopped: []
 }
 
+/** A finished message waiting to be settled, with what to keep with it. */
+interface PendingSettle<T> {
+  msg: QueueMessage<T>
+  outcome: SettleOutcome
+  resolve: (ok: boolean) => void
+  reject: (e: unknown) => void
+}
+
 /** A worker's lifecycle state. */
 export type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped'
 
@@ -74,8 +85,10 @@ class InFlight<T> implements HandlerContext {
   abandoned = false
   /** The lease was taken over: the new holder settles the message. */
   lost = false
-  /** The handler returned (or threw): no more renewals. */
+  /** The handler returned (or threw), or its timeout fired: no more renewals. */
   finished = false
+  /** The handler ran past its timeout: abandoned, its delivery recorded as failed. */
+  timedOut = false
   /** When the lease is next renewed (ms since the epoch). */
   renewAt: number
   #controller: AbortController | null = null
@@ -133,7 +146,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   readonly store: Store
   readonly queue: string
   readonly config: WorkerConfig
-  #handler: Handler<T>
+  /** The queues this worker claims from (one, or several with a handler map). */
+  readonly queues: readonly string[]
+  #handlers: ReadonlyMap<string, Handler<T>>
+  #nextQueue = 0
   #state: WorkerState = 'idle'
   #record: WorkerRecord | null = null
   #consumer: Consumer<T> | null = null
@@ -160,28 +176,43 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #ticks = 0
   #stopping: Promise<void> | null = null
   /** Finished messages waiting to be settled: by the loop's next claim, or on the next turn. */
-  #toSettle: {
-    msg: QueueMessage<T>
-    resolve: (ok: boolean) => void
-    reject: (e: unknown) => void
-  }[] = []
+  #toSettle: PendingSettle<T>[] = []
   #settleScheduled = false
   /** Handlers running now (in-flight entries whose handler has not returned yet). */
   #handling = 0
   #starting: Promise<void> | null = null
   readonly #log
 
-  constructor(store: Store, queue: string, handler: Handler<T>, options: WorkerOptions = {}) {
+  constructor(
+    store: Store,
+    queue: string | HandlerMap<T>,
+    handler?: Handler<T> | WorkerOptions,
+    options: WorkerOptions = {},
+  ) {
     super()
-    validateName('queue', queue)
-    if (typeof handler !== 'function')
-      throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
     this.store = store
-    this.queue = queue
+    if (typeof queue === 'string') {
+      validateName('queue', queue)
+      if (typeof handler !== 'function')
+        throw new ConfigError('handler', 'worker handler must be a function (msg, ctx) => …')
+      this.#handlers = new Map([[queue, handler]])
+    } else {
+      this.#handlers = handlerMap(queue)
+      options = (handler as WorkerOptions | undefined) ?? {}
+    }
+    this.queues = Object.freeze([...this.#handlers.keys()])
+    this.queue = this.queues[0]!
     this.config = resolveWorkerConfig(options, store.config)
-    this.#handler = this.config.telemetry ? instrumentHandler(store, queue, handler) : handler
-    if (this.config.telemetry) attachWorkerTelemetry(this, queue)
-    this.#log = withScope(store.config.logger, { queue, worker: this.config.name })
+    if (this.config.telemetry) {
+      this.#handlers = new Map(
+        [...this.#handlers].map(([q, h]) => [q, instrumentHandler(store, q, h) as Handler<T>]),
+      )
+      attachWorkerTelemetry(this)
+    }
+    this.#log = withScope(store.config.logger, {
+      queue: this.queues.join(','),
+      worker: this.config.name,
+    })
     this.config.signal?.addEventListener('abort', () => void this.stop(), { once: true })
   }
 
@@ -198,6 +229,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Messages being handled now. */
   get inFlight(): number {
     return this.#inFlight.size
+  }
+
+  /**
+   * Handler slots free now (`concurrency` minus running handlers). A handler abandoned at its
+   * timeout no longer holds a slot, even while it keeps running.
+   */
+  get freeSlots(): number {
+    return this.config.concurrency - this.#handling
   }
 
   /**
@@ -225,13 +264,16 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       // Never run against tables this code does not know: an older or newer schema is refused
       // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
       await assertSchemaCurrent(this.store)
-      await this.store.queue(this.queue)
+      for (const q of this.queues) await this.store.queue(q)
       this.#record = this.config.name
         ? await registerNamed(this.store, this.config.name, this.queue)
         : await this.#anonymous()
       this.#record = await this.store.workers.transition(this.#record.id, 'polling')
       this.#consumer = new Consumer<T>(this.store, this.queue, this.#record.id, this.config.backoff)
-      this.#unlisten = onLocalEnqueue(this.store, this.queue, () => this.nudge())
+      const unlisten = this.queues.map((q) => onLocalEnqueue(this.store, q, () => this.nudge()))
+      this.#unlisten = () => {
+        for (const u of unlisten) u()
+      }
       await this.#listen()
     } catch (e) {
       this.#state = 'stopped'
@@ -253,12 +295,17 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   async #listen(): Promise<void> {
     if (!this.store.capabilities.notifications) return
     try {
-      this.#subscription = await this.store.listen([this.queue], () => this.nudge())
+      this.#subscription = await this.store.listen(this.queues, () => this.nudge())
     } catch (e) {
       this.#log.warn('LISTEN failed: this worker polls every pollIntervalMs instead', {
         error: toError(e).message,
       })
     }
+  }
+
+  /** The handler of a message's queue. */
+  #handlerFor(msg: QueueMessage<T>): Handler<T> {
+    return this.#handlers.get(msg.queue) ?? this.#handlers.get(this.queue)!
   }
 
   /** Wakes the loop if it is waiting for messages (called on NOTIFY and local enqueues). */
@@ -410,6 +457,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
    * busy worker pays one statement per batch, not two.
    */
   async #claim(n: number): Promise<QueueMessage<T>[]> {
+    if (this.queues.length > 1) return this.#claimAcross(n)
     const settling = this.#toSettle
     if (settling.length === 0) {
       return this.#consumer!.dequeue({ batchSize: n, leaseMs: this.config.leaseMs })
@@ -426,6 +474,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           leaseMs: this.config.leaseMs,
           consumerId: this.#record!.id,
           settle: this.config.onSuccess,
+          outcomes: settling.map((p) => p.outcome),
         },
       )
     } catch (e) {
@@ -436,10 +485,57 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return got.messages as QueueMessage<T>[]
   }
 
+  /**
+   * A worker over several queues claims across them in one statement (`dequeueQueues`, archiving
+   * its finished messages in the same transaction), by priority then age; a store without that
+   * shortcut is asked queue by queue, starting with a different queue each time.
+   */
+  async #claimAcross(n: number): Promise<QueueMessage<T>[]> {
+    const settling = this.#toSettle
+    this.#toSettle = []
+    const { messages } = this.store
+    const leaseMs = this.config.leaseMs
+    const consumerId = this.#record!.id
+    try {
+      let archive = settling
+      if (settling.length > 0 && (this.config.onSuccess === 'delete' || !messages.dequeueQueues)) {
+        const refs = settling.map((p) => p.msg)
+        const oks =
+          this.config.onSuccess === 'delete'
+            ? await messages.delete(refs)
+            : await messages.archive(refs, { outcomes: settling.map((p) => p.outcome) })
+        for (const [i, p] of settling.entries()) p.resolve(oks[i] ?? false)
+        archive = []
+      }
+      if (messages.dequeueQueues) {
+        const got = await messages.dequeueQueues(this.queues, {
+          batchSize: n,
+          leaseMs,
+          consumerId,
+          settle: archive.map((p) => p.msg),
+          outcomes: archive.map((p) => p.outcome),
+        })
+        for (const [i, p] of archive.entries()) p.resolve(got.settled[i] ?? false)
+        return got.messages as QueueMessage<T>[]
+      }
+      const start = this.#nextQueue++ % this.queues.length
+      const out: QueueMessage<T>[] = []
+      for (let k = 0; k < this.queues.length && out.length < n; k++) {
+        const q = this.queues[(start + k) % this.queues.length]!
+        const got = await messages.dequeue(q, { batchSize: n - out.length, leaseMs, consumerId })
+        out.push(...(got as QueueMessage<T>[]))
+      }
+      return out
+    } catch (e) {
+      for (const p of settling) p.reject(e)
+      throw e
+    }
+  }
+
   /** Settles `msg` with the loop's next claim, or on its own on the next turn when none comes first. */
-  #settle(msg: QueueMessage<T>): Promise<boolean> {
+  #settle(msg: QueueMessage<T>, outcome: SettleOutcome): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.#toSettle.push({ msg, resolve, reject })
+      this.#toSettle.push({ msg, outcome, resolve, reject })
       if (this.#settleScheduled) return
       this.#settleScheduled = true
       setImmediate(() => {
@@ -448,10 +544,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         if (batch.length === 0) return // the loop took them with its claim
         this.#toSettle = []
         const msgs = batch.map((p) => p.msg)
-        const consumer = this.#consumer!
+        const { messages } = this.store
         ;(this.config.onSuccess === 'delete'
-          ? consumer.deleteMany(msgs)
-          : consumer.archiveMany(msgs)
+          ? messages.delete(msgs)
+          : messages.archive(msgs, { outcomes: batch.map((p) => p.outcome) })
         ).then(
           (oks) => {
             for (const [i, p] of batch.entries()) p.resolve(oks[i] ?? false)
@@ -520,23 +616,71 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     // The entry is registered before the handler runs, so stop() always sees it.
     this.#inFlight.set(msg.id, entry)
     entry.done = this.#process(entry).finally(() => {
-      this.#inFlight.delete(msg.id)
+      // (a message redelivered to this worker after a timeout has a new entry under its id)
+      if (this.#inFlight.get(msg.id) === entry) this.#inFlight.delete(msg.id)
       this.nudge()
     })
+  }
+
+  /** The message's own timeout, else the worker's; null for none. */
+  #timeoutOf(msg: QueueMessage<T>): number | null {
+    return msg.timeoutMs ?? this.config.timeoutMs
+  }
+
+  /**
+   * Runs the handler, bounded by the message's timeout when it has one: past it, `ctx.signal`
+   * aborts with a `TimeoutError` and this rejects with it, whatever the handler does; the worker
+   * then stops renewing, frees the slot and fails the delivery like any error. The abandoned
+   * handler's own late settle is refused by the fence (the failure cleared its lease).
+   */
+  #runHandler(entry: InFlight<T>): unknown {
+    const ms = this.#timeoutOf(entry.msg)
+    const run = this.#handlerFor(entry.msg)(entry.msg, entry)
+    if (ms === null) return run
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (entry.finished || entry.abandoned || entry.lost) return
+        const error = new TimeoutError(`handler of message ${entry.msg.id}`, ms)
+        entry.timedOut = true
+        entry.finished = true // no more renewals from here on
+        entry.abort(error)
+        reject(error)
+      }, ms)
+      timer.unref?.()
+    })
+    const handled = Promise.resolve(run)
+    handled.catch(() => {}) // an abandoned handler's late rejection is nobody's to handle
+    return Promise.race([handled, expired]).finally(() => clearTimeout(timer))
+  }
+
+  /**
+   * What a successful handler's return value becomes: the outcome stored with the archived
+   * message (the result, validated like a payload, and when this delivery began: the claim set
+   * `visibleAt = now() + leaseMs` on the database clock). A result that is not storable JSON
+   * fails the delivery with its `ValidationError`.
+   */
+  #outcomeOf(msg: QueueMessage<T>, value: unknown): SettleOutcome {
+    const startedAt = new Date(msg.visibleAt.getTime() - this.config.leaseMs)
+    if (value === undefined) return { startedAt }
+    validatePayload(value, this.store.config.validation)
+    return { result: value, startedAt }
   }
 
   async #process(entry: InFlight<T>): Promise<void> {
     const { msg } = entry
     const consumer = this.#consumer!
-    const ctx: HandlerContext = entry
     try {
       this.emit('message:start', msg)
       let failure: unknown = null
       let ok = false
       let settled = false
+      let kept: SettleOutcome | null = null
       this.#handling++
       try {
-        settled = (await this.#handler(msg, ctx)) === SETTLED
+        const value = await this.#runHandler(entry)
+        settled = value === SETTLED
+        if (!settled) kept = this.#outcomeOf(msg, value)
         ok = true
       } catch (e) {
         failure = e
@@ -551,7 +695,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         return
       }
       if (ok) {
-        const settled = this.#settle(msg)
+        const settled = this.#settle(msg, kept!)
         this.nudge() // a free slot: the loop's next claim carries this settle
         if (await settled) this.emit('message:done', msg)
         else this.emit('lease:lost', msg)
@@ -668,12 +812,15 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 }
 
 /**
- * Creates a {@link Worker} (call `start()` to run it).
+ * Creates a {@link Worker} (call `start()` to run it): over one queue with one handler, or over
+ * several queues with a handler each (`{ emails: handleEmail, reports: handleReport }`), claimed
+ * across them in one statement by priority, then age.
  *
  * @example
  * ```ts
  * const worker = pgqrs.worker(store, 'tasks', async (msg) => { await work(msg.payload) }, { concurrency: 8 })
  * await worker.start()
+ * const many = pgqrs.worker(store, { emails: sendEmail, reports: buildReport }, { concurrency: 4 })
  * ```
  */
 export function worker<T = unknown>(
@@ -681,6 +828,38 @@ export function worker<T = unknown>(
   queue: string,
   handler: Handler<T>,
   options?: WorkerOptions,
+): Worker<T>
+export function worker<T = unknown>(
+  store: Store,
+  handlers: HandlerMap<T>,
+  options?: WorkerOptions,
+): Worker<T>
+export function worker<T = unknown>(
+  store: Store,
+  queue: string | HandlerMap<T>,
+  handler?: Handler<T> | WorkerOptions,
+  options?: WorkerOptions,
 ): Worker<T> {
   return new Worker<T>(store, queue, handler, options)
+}
+
+/** Queue name → its handler, for a worker over several queues. */
+export type HandlerMap<T = any> = Readonly<Record<string, Handler<T>>>
+
+/** Validates a handler map: 1 to 100 queues, valid names, a function each. */
+function handlerMap<T>(map: HandlerMap<T>): Map<string, Handler<T>> {
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new ConfigError('handlers', 'pass a queue name and a handler, or { queue: handler, … }')
+  const entries = Object.entries(map)
+  if (entries.length < 1 || entries.length > 100)
+    throw new ConfigError('handlers', `a worker takes 1 to 100 queues, got ${entries.length}`)
+  for (const [q, h] of entries) {
+    validateName('queue', q)
+    if (typeof h !== 'function')
+      throw new ConfigError(
+        `handlers.${q}`,
+        `the handler of queue "${q}" must be a function (msg, ctx) => …`,
+      )
+  }
+  return new Map(entries)
 }

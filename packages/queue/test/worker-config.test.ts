@@ -38,6 +38,7 @@ describe('resolveWorkerConfig', () => {
       graceMs: 10_000,
       signal: undefined,
       onSuccess: 'archive',
+      timeoutMs: null,
     })
     expect(Object.isFrozen(c)).toBe(true)
   })

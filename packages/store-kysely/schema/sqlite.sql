@@ -17,7 +17,7 @@ CREATE TABLE pgqrs_archive (
   last_error text,
   dequeued_at integer,
   archived_at integer,
-  dead_at integer,
+  dead_at integer, timeout_ms integer, result text, started_at integer,
   check ((archived_at is null) <> (dead_at is null))
 );
 
@@ -25,6 +25,18 @@ CREATE TABLE pgqrs_archive_counts (
   queue_id integer primary key references pgqrs_queues (id) on delete cascade,
   archived integer not null,
   dead integer not null
+);
+
+CREATE TABLE pgqrs_events (
+  id integer primary key autoincrement,
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  name text not null,
+  payload text not null,
+  idempotency_key text,
+  created_at integer not null,
+  consumed_at integer,
+  consumed_by text,
+  unique (run_id, idempotency_key)
 );
 
 CREATE TABLE pgqrs_message_headers (
@@ -47,7 +59,8 @@ CREATE TABLE pgqrs_messages (
   dedupe_key text,
   last_error text,
   dequeued_at integer
-);
+, timeout_ms integer
+  check (timeout_ms is null or timeout_ms > 0));
 
 CREATE TABLE pgqrs_migrations (
         name text primary key, applied_at integer not null);
@@ -56,6 +69,14 @@ CREATE TABLE pgqrs_queues (
   id integer primary key autoincrement,
   name text not null unique,
   created_at integer not null
+);
+
+CREATE TABLE pgqrs_run_values (
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  key text not null,
+  value text not null,
+  updated_at integer not null,
+  primary key (run_id, key)
 );
 
 CREATE TABLE pgqrs_runs (
@@ -72,7 +93,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, deadline_at integer,
   unique (workflow_id, idempotency_key)
 );
 
@@ -87,7 +108,7 @@ CREATE TABLE pgqrs_steps (
   retry_at integer,
   created_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, wait_event text,
   unique (run_id, step_key)
 );
 
@@ -114,6 +135,8 @@ CREATE TABLE pgqrs_workflows (
 CREATE INDEX pgqrs_archive_archived on pgqrs_archive (queue_id, archived_at) where archived_at is not null;
 
 CREATE INDEX pgqrs_archive_dead on pgqrs_archive (queue_id, dead_at) where dead_at is not null;
+
+CREATE INDEX pgqrs_events_pending on pgqrs_events (run_id, name, id) where consumed_at is null;
 
 CREATE INDEX pgqrs_messages_claim on pgqrs_messages (queue_id, priority desc, visible_at, id);
 

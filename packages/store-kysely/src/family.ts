@@ -15,6 +15,14 @@ export type Fragment = RawBuilder<unknown>
 export interface Refs {
   readonly ids: readonly number[]
   readonly leases: readonly string[]
+  /** What to keep with each archived message (same positions); absent when nothing. */
+  readonly outcomes?: Outcomes
+}
+
+/** Validated settle outcomes, one per ref: result JSON text (null: none) and start time. @internal */
+export interface Outcomes {
+  readonly results: readonly (string | null)[]
+  readonly started: readonly (Date | null)[]
 }
 
 /** What a claim takes, validated. @internal */
@@ -67,14 +75,28 @@ export interface FamilyFragments {
   now(): RawBuilder<Timestamp>
   /** The current time plus `ms` milliseconds. */
   nowPlus(ms: number): RawBuilder<Timestamp>
+  /** Milliseconds from time column `from` to time column `to` (trusted column names), as a number. */
+  elapsedMs(from: string, to: string): Fragment
   /** A bound JSON text as a JSON value of the column type. */
   json(text: string | null): Fragment
+  /** A JSON column read as JSON text (`col::text` on Postgres; the column itself on sqlite). */
+  jsonColumn(column: string): Fragment
   /** A bound instant. */
   time(date: Date | null): Fragment
   /** A bound lease token as the column type. */
   lease(token: string): Fragment
   /** True when `token` has the shape of this family's lease tokens (anything else is never current). */
   isLeaseToken(token: string): boolean
+  /**
+   * Row locks for a SELECT: `for update` / `for share` on Postgres; nothing on the sqlite family,
+   * whose single writer already serialises write transactions.
+   */
+  lock(mode: 'update' | 'share'): Fragment
+  /**
+   * A statement that NOTIFYs the store's channel with `payload` (a queue name, `run:<id>`,
+   * `value:<id>`), or null where the store sends no notifications.
+   */
+  notify(payload: string): Fragment | null
   /** Epoch ms of the store clock (the sqlite family's "now"; Postgres uses it for app-side times). */
   clock(): number
   /**
@@ -89,6 +111,7 @@ export interface FamilyFragments {
     message(alias: string, archive?: boolean): Fragment
     run(alias: string, withWorkflow?: boolean): Fragment
     step(alias: string): Fragment
+    event(alias: string): Fragment
   }
 }
 
@@ -122,7 +145,17 @@ export interface MessageSql {
     queue: string,
     claim: Claim,
   ): Promise<{ settled: Set<number>; messages: QueueMessage[] }>
-  /** Moves the messages whose lease is current to the archive; returns their ids. */
+  /**
+   * `MessageRepository.dequeueQueues`: archives `refs` (with their outcomes), then claims across
+   * `queues` (distinct, validated), committed together.
+   */
+  claimQueues(
+    x: Exec,
+    refs: Refs,
+    queues: readonly string[],
+    claim: Claim,
+  ): Promise<{ settled: Set<number>; messages: QueueMessage[] }>
+  /** Moves the messages whose lease is current to the archive (with their outcomes); returns their ids. */
   archive(x: Exec, refs: Refs): Promise<Set<number>>
   /** Deletes the messages whose lease is current; returns their ids. */
   delete(x: Exec, refs: Refs): Promise<Set<number>>

@@ -15,7 +15,13 @@ export function messageOutput(m: QueueMessage): Output {
     json: m,
     table: () => {
       const { id, ...rest } = m
-      return recordTable({ id, state: messageState(m), ...rest, payload: jsonText(m.payload) })
+      return recordTable({
+        id,
+        state: messageState(m),
+        ...rest,
+        payload: jsonText(m.payload),
+        ...('result' in m ? { result: jsonText(m.result) } : {}),
+      })
     },
   }
 }
@@ -25,6 +31,7 @@ interface SendOptions {
   readonly priority?: number
   readonly dedupeKey?: string
   readonly maxAttempts?: number
+  readonly timeout?: number
 }
 
 /** `pgqrs send QUEUE JSON` and `pgqrs messages QUEUE`. */
@@ -38,6 +45,11 @@ export function registerMessages(program: Command, ctx: CliContext): void {
     .option('--priority <n>', 'higher is dequeued first (default 0)', parseInteger)
     .option('--dedupe-key <key>', 'while a message with this key is active, return it instead')
     .option('--max-attempts <n>', 'deliveries before the message is dead', parsePositive)
+    .option(
+      '--timeout <ms>',
+      "handler timeout of this message (wins over the worker's)",
+      parsePositive,
+    )
     .action((queue: string, payload: unknown, opts: SendOptions, cmd: Command) =>
       ctx.withStore(cmd, `sending to ${queue}`, async (store) => {
         const m = await new Producer(store, queue).enqueue(payload, {
@@ -45,14 +57,17 @@ export function registerMessages(program: Command, ctx: CliContext): void {
           priority: opts.priority,
           dedupeKey: opts.dedupeKey,
           maxAttempts: opts.maxAttempts,
+          timeoutMs: opts.timeout,
         })
         return messageOutput(m)
       }),
     )
 
-  program
+  const messages = program
     .command('messages')
-    .description('list the messages of a queue in one state, oldest first')
+    .description(
+      'list the messages of a queue in one state, oldest first (or: messages get|cancel|retry-now ID)',
+    )
     .argument('<queue>', 'queue name')
     .addOption(
       new Option('--state <state>', 'which messages (active = pending, delayed and leased)')
@@ -71,5 +86,38 @@ export function registerMessages(program: Command, ctx: CliContext): void {
           const list = await store.messages.list(queue, { state: opts.state, limit: opts.limit })
           return { json: list, table: () => rowsTable(list, messageColumns()) }
         }),
+    )
+
+  registerMessageControl(messages, ctx)
+}
+
+/** `pgqrs messages get|cancel|retry-now ID`: one message by id, and an operator's controls. */
+function registerMessageControl(messages: Command, ctx: CliContext): void {
+  messages
+    .command('get')
+    .description('one message by id: active or settled, with its result, start and finish times')
+    .argument('<id>', 'message id', parsePositive)
+    .action((id: number, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `reading message ${id}`, async (store) =>
+        messageOutput(await admin(store).message(id)),
+      ),
+    )
+  messages
+    .command('cancel')
+    .description('cancel a pending or delayed message: it is deleted and never delivered')
+    .argument('<id>', 'message id', parsePositive)
+    .action((id: number, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `cancelling message ${id}`, async (store) =>
+        messageOutput(await admin(store).cancelMessage(id)),
+      ),
+    )
+  messages
+    .command('retry-now')
+    .description('make a delayed or backing-off message visible now (attempts are kept)')
+    .argument('<id>', 'message id', parsePositive)
+    .action((id: number, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `running message ${id} now`, async (store) =>
+        messageOutput(await admin(store).retryNow(id)),
+      ),
     )
 }

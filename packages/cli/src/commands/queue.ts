@@ -12,7 +12,7 @@ interface PageFlags {
   readonly after?: string
 }
 
-/** `pgqrs queue create|list|get|delete|purge|metrics`. */
+/** `pgqrs queue create|list|get|delete|purge|metrics|handled`. */
 export function registerQueue(program: Command, ctx: CliContext): void {
   const queue = program.command('queue').description('create, inspect and delete queues')
 
@@ -115,6 +115,20 @@ export function registerQueue(program: Command, ctx: CliContext): void {
         }
         const m = await admin(store).queueMetrics(name)
         return { json: m, table: () => rowsTable([m], METRICS_COLUMNS) }
+      }),
+    )
+
+  queue
+    .command('handled')
+    .description(
+      'handled, dead and failed counts and p50/p95 handling times of one queue over a window',
+    )
+    .argument('<name>', 'queue name')
+    .option('--window <ms>', 'messages finished in the last <ms> (default one hour)', parsePositive)
+    .action((name: string, opts: { window?: number }, cmd: Command) =>
+      ctx.withStore(cmd, 'reading handler metrics', async (store) => {
+        const m = await admin(store).handlerMetrics(name, { windowMs: opts.window })
+        return { json: m, table: () => recordTable({ ...m }) }
       }),
     )
 }

@@ -19,6 +19,18 @@ export interface EnqueueItem {
    * checked by `validateHeaders`.
    */
   readonly headers?: Readonly<Record<string, string>> | null
+  /** Handler timeout of this message in ms (wins over the worker's); default none. */
+  readonly timeoutMs?: number | null
+}
+
+/**
+ * How a successfully handled message ended, stored with it in the archive: the handler's return
+ * value (JSON, validated like a payload; undefined stores nothing) and when the delivery began
+ * (database clock: the claim's `now()`, which is `visibleAt - leaseMs` of the delivered message).
+ */
+export interface SettleOutcome {
+  readonly result?: unknown
+  readonly startedAt?: Date | null
 }
 
 /** Options of {@link MessageRepository.dequeue}. */
@@ -35,10 +47,48 @@ export interface DequeueOptions {
 export interface SettleAndDequeueOptions extends DequeueOptions {
   /** What settling does: keep the message in the archive (default) or delete it for good. */
   readonly settle?: 'archive' | 'delete'
+  /** Per ref (same positions), what to keep with an archived message; ignored with `'delete'`. */
+  readonly outcomes?: readonly (SettleOutcome | undefined)[]
+}
+
+/** Options of {@link MessageRepository.archive}. */
+export interface ArchiveOptions {
+  /** Per ref (same positions), what to keep with the archived message. */
+  readonly outcomes?: readonly (SettleOutcome | undefined)[]
+}
+
+/** Options of {@link MessageRepository.dequeueQueues}. */
+export interface DequeueQueuesOptions extends DequeueOptions {
+  /** Messages to settle (archive) first, in the same transaction, as `settleAndDequeue` does. */
+  readonly settle?: readonly LeaseRef[]
+  /** Per settle ref, what to keep with the archived message. */
+  readonly outcomes?: readonly (SettleOutcome | undefined)[]
 }
 
 /** Result of {@link MessageRepository.fail}. */
 export type FailOutcome = 'retried' | 'dead' | 'lost'
+
+/** What {@link MessageRepository.handlerMetrics} reports over a window. */
+export interface HandlerMetrics {
+  readonly queue: string
+  /** The window: messages that finished (archived or dead) in the last `windowMs`. */
+  readonly windowMs: number
+  /** Messages archived in the window (handled successfully). */
+  readonly handled: number
+  /** Messages dead-lettered in the window. */
+  readonly dead: number
+  /**
+   * Failed deliveries of the messages that finished in the window: each archived message's
+   * attempts before the one that succeeded, and every attempt of a dead one.
+   */
+  readonly failed: number
+  /**
+   * Median and 95th percentile of the handling time of the archived messages that recorded a start
+   * (`finishedAt - startedAt`, database clock), in ms; null when none did.
+   */
+  readonly p50Ms: number | null
+  readonly p95Ms: number | null
+}
 
 /** Filter of {@link MessageRepository.list}. */
 export interface ListMessagesOptions {
@@ -82,8 +132,32 @@ export interface MessageRepository {
     queue: string,
     options: SettleAndDequeueOptions,
   ): Promise<{ settled: boolean[]; messages: QueueMessage[] }>
-  /** Moves each message to the archive (`archivedAt` set); true per message whose lease was current. */
-  archive(refs: readonly LeaseRef[]): Promise<boolean[]>
+  /**
+   * Moves each message to the archive (`archivedAt` set), with its outcome when given; true per
+   * message whose lease was current.
+   */
+  archive(refs: readonly LeaseRef[], options?: ArchiveOptions): Promise<boolean[]>
+  /**
+   * Optional (the worker falls back to `dequeue` per queue, in turn). Settles `options.settle`
+   * like `settleAndDequeue`, then leases up to `batchSize` visible messages across all `queues` in
+   * one statement, ordered by `priority DESC, visible_at, id` as one queue would be. Throws
+   * `QueueNotFoundError` when one is missing (nothing settled then).
+   */
+  dequeueQueues?(
+    queues: readonly string[],
+    options: DequeueQueuesOptions,
+  ): Promise<{ settled: boolean[]; messages: QueueMessage[] }>
+  /**
+   * Optional. Cancels a pending or delayed message that nobody leases and that is no workflow
+   * run's message: it is deleted and never delivered. Returns the message as it was, or null when
+   * it is leased, settled, a run's message or unknown (nothing changes then).
+   */
+  cancel?(id: number): Promise<QueueMessage | null>
+  /**
+   * Optional. Handled, dead and failed counts and handling-time percentiles of the messages of
+   * `queue` that finished in the last `windowMs`; null when the queue does not exist.
+   */
+  handlerMetrics?(queue: string, windowMs: number): Promise<HandlerMetrics | null>
   /** Deletes each message for good; true per message whose lease was current. */
   delete(refs: readonly LeaseRef[]): Promise<boolean[]>
   /** Sets the lease to run out `leaseMs` from now; false when the lease is not current. */

@@ -4,6 +4,7 @@ import { apiSampleTests } from './api-samples.js'
 import { badInputTests } from './bad-input.js'
 import { consumerLeaseTests } from './consumer-leases.js'
 import { enqueueOptionTests } from './enqueue-options.js'
+import { flowControlTests } from './flow-control.js'
 import { multiProcessWorkerTests } from './multi-process.js'
 import { parallelClaimTests } from './parallel-claims.js'
 import { wakeupTests } from './wakeup.js'
@@ -13,6 +14,7 @@ export { apiSampleTests } from './api-samples.js'
 export { badInputTests } from './bad-input.js'
 export { consumerLeaseTests } from './consumer-leases.js'
 export { enqueueOptionTests } from './enqueue-options.js'
+export { flowControlTests } from './flow-control.js'
 export { multiProcessWorkerTests } from './multi-process.js'
 export { parallelClaimTests } from './parallel-claims.js'
 export { wakeupTests } from './wakeup.js'
@@ -41,5 +43,6 @@ export function registerQueueWorkerSuite(harness: StoreHarness): void {
     wakeupTests(harness)
     badInputTests(harness)
     multiProcessWorkerTests(harness)
+    flowControlTests(harness)
   })
 }

@@ -62,6 +62,20 @@ export function translatePostgresError(
   })
 }
 
+/**
+ * The multi-queue claim's P0002 error names the missing queue in its DETAIL. @internal
+ */
+export function rethrowMissingOneOf(queues: readonly string[]): (e: unknown) => never {
+  return (e) => {
+    const err = e as { code?: unknown; detail?: unknown } | null
+    if (err?.code === 'P0002') {
+      const name = typeof err.detail === 'string' ? err.detail : queues.join(', ')
+      throw new QueueNotFoundError(name)
+    }
+    throw e
+  }
+}
+
 /** The queue named in a claim function's P0002 error ("pgqrs: queue % does not exist"). @internal */
 export function rethrowMissingQueue(queue: string): (e: unknown) => never {
   return (e) => {

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Timestamp } from '../database.js'
 import type { ExecOptions } from '../exec.js'
 import type { FamilyFragments, FamilySql } from '../family.js'
-import { MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
+import { eventColumnList, MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
 import { PostgresExec } from './exec.js'
 import { postgresMessages } from './messages.js'
 import { postgresRuns } from './runs.js'
@@ -31,9 +31,13 @@ function messageColumns(alias: string, archive = false) {
     if (TIME_COLUMNS.has(c)) return epochMs(`${a}${c}`, c)
     return `${a}${c}`
   })
-  if (!archive) cols.push('null as archived_at, null as dead_at')
+  if (!archive)
+    cols.push('null as archived_at, null as dead_at, null as result, null as started_at')
   else
-    cols.push(`${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`)
+    cols.push(
+      `${epochMs(`${a}archived_at`, 'archived_at')}, ${epochMs(`${a}dead_at`, 'dead_at')}`,
+      `${a}result::text as result, ${epochMs(`${a}started_at`, 'started_at')}`,
+    )
   return sql.raw(cols.join(', '))
 }
 
@@ -63,7 +67,10 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     q: (db) => db.withSchema(schema),
     now: () => sql<Timestamp>`now()`,
     nowPlus: (ms) => sql<Timestamp>`(now() + ${ms}::double precision * interval '1 millisecond')`,
+    elapsedMs: (from, to) =>
+      sql.raw(`(date_part('epoch', ${to}) - date_part('epoch', ${from})) * 1000`),
     json: (text) => sql`cast(${text} as jsonb)`,
+    jsonColumn: (column) => sql.raw(`${column}::text`),
     time: (date) => sql`cast(${date === null ? null : date.toISOString()} as timestamptz)`,
     lease: (token) => sql`${token}::uuid`,
     isLeaseToken: (token) => UUID.test(token),
@@ -77,12 +84,16 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
         where g.queue_id in (select id from ${sql.id(schema, 'pgqrs_queues')})
         group by g.queue_id having sum(g.archived) <> 0 or sum(g.dead) <> 0
         returning 1),`,
+    lock: (mode) => (mode === 'update' ? sql`for update` : sql`for share`),
+    notify: (payload) =>
+      channel === null ? null : sql`select pg_catalog.pg_notify(${channel}, ${payload})`,
     clock,
     columns: {
       message: messageColumns,
       run: (alias, withWorkflow = true) =>
         sql.raw(runColumnList(alias, withWorkflow, jsonAsText(alias))),
       step: (alias) => sql.raw(stepColumnList(alias, jsonAsText(alias))),
+      event: (alias) => sql.raw(eventColumnList(alias, jsonAsText(alias))),
     },
   }
   const f: FamilySql = {

@@ -6,7 +6,7 @@ import type { Db, Exec } from '../exec.js'
 import type { Claim, FamilyFragments, MessageSql, Refs } from '../family.js'
 import type { PreparedItem } from '../repos/message-input.js'
 import { num, type Row, toMessage } from '../row-mappers.js'
-import { rethrowMissingQueue } from './errors.js'
+import { rethrowMissingOneOf, rethrowMissingQueue } from './errors.js'
 
 /** The items as one JSON document for `jsonb_to_recordset` (3 parameters whatever the batch size). */
 function itemsJson(items: readonly PreparedItem[]): string {
@@ -14,13 +14,19 @@ function itemsJson(items: readonly PreparedItem[]): string {
     (it, i) =>
       `{"ord":${i},"payload":${it.payloadText},"priority":${it.priority},"delay_ms":${it.delayMs},` +
       `"run_at":${it.runAt ? `"${it.runAt.toISOString()}"` : 'null'},"max_attempts":${it.maxAttempts},` +
-      `"dedupe_key":${it.dedupeKey === null ? 'null' : JSON.stringify(it.dedupeKey)}}`,
+      `"dedupe_key":${it.dedupeKey === null ? 'null' : JSON.stringify(it.dedupeKey)},` +
+      `"timeout_ms":${it.timeoutMs ?? 'null'}}`,
   )
   return `[${parts.join(',')}]`
 }
 
-/** Ids and leases as the arrays the statements unnest. */
-const arrays = (refs: Refs) => ({ ids: [...refs.ids], leases: [...refs.leases] })
+/** Ids and leases (and outcomes, null when none) as the arrays the statements unnest. */
+const arrays = (refs: Refs) => ({
+  ids: [...refs.ids],
+  leases: [...refs.leases],
+  results: refs.outcomes ? [...refs.outcomes.results] : null,
+  started: refs.outcomes ? refs.outcomes.started.map((d) => d?.toISOString() ?? null) : null,
+})
 
 /** The Postgres {@link MessageSql}; `channel` is the schema's NOTIFY channel (null: none). @internal */
 export function postgresMessages(f: FamilyFragments, channel: string | null): MessageSql {
@@ -47,14 +53,14 @@ export function postgresMessages(f: FamilyFragments, channel: string | null): Me
       items as (
         select * from pg_catalog.jsonb_to_recordset(${itemsJson(items)}::jsonb) as t(
           ord int, payload jsonb, priority int, delay_ms bigint, run_at timestamptz,
-          max_attempts int, dedupe_key text)
+          max_attempts int, dedupe_key text, timeout_ms int)
       ),
       ins as (
         insert into ${f.t('pgqrs_messages')} as m (queue_id, payload, priority, enqueued_at,
-          visible_at, max_attempts, dedupe_key, producer_id)
+          visible_at, max_attempts, dedupe_key, producer_id, timeout_ms)
         select q.id, coalesce(i.payload, 'null'::jsonb), i.priority, now(),
           coalesce(i.run_at, now() + i.delay_ms * interval '1 millisecond'), i.max_attempts,
-          i.dedupe_key, ${producerId}::bigint
+          i.dedupe_key, ${producerId}::bigint, i.timeout_ms
         from items i cross join q
         order by i.ord
         on conflict (queue_id, dedupe_key) where dedupe_key is not null do nothing
@@ -124,6 +130,32 @@ export function postgresMessages(f: FamilyFragments, channel: string | null): Me
     return out
   }
 
+  /** Moves the messages whose lease is current to the archive, with their outcomes; their ids. */
+  async function archiveRefs(db: Db, refs: Refs): Promise<Set<number>> {
+    const { ids, leases, results, started } = arrays(refs)
+    const n = ids.length
+    const r = await sql<Row>`
+      with x as (select * from rows from (pg_catalog.unnest(${ids}::bigint[]),
+        pg_catalog.unnest(${leases}::uuid[]),
+        pg_catalog.unnest(${results ?? new Array(n).fill(null)}::jsonb[]),
+        pg_catalog.unnest(${started ?? new Array(n).fill(null)}::timestamptz[]))
+        as x(id, lease, result, started)),
+      moved as (
+        delete from ${f.t('pgqrs_messages')} m using x
+        where m.id = x.id and m.lease = x.lease
+        returning m.*, x.result as x_result, x.started as x_started
+      )
+      insert into ${f.t('pgqrs_archive')} (id, queue_id, payload, priority, enqueued_at,
+        visible_at, attempts, max_attempts, lease, consumer_id, producer_id, dedupe_key,
+        last_error, dequeued_at, archived_at, timeout_ms, result, started_at)
+      select id, queue_id, payload, priority, enqueued_at, visible_at, attempts, max_attempts,
+        lease, consumer_id, producer_id, dedupe_key, last_error, dequeued_at, now(),
+        timeout_ms, x_result, x_started
+      from moved
+      returning id`.execute(db)
+    return new Set(r.rows.map((row) => num(row.id)))
+  }
+
   return {
     insert,
 
@@ -143,11 +175,13 @@ export function postgresMessages(f: FamilyFragments, channel: string | null): Me
 
     settleAndClaim: (x, refs, how, queue, c) =>
       x.write1('messages.settleAndDequeue', async (db) => {
-        const { ids, leases } = arrays(refs)
+        const { ids, leases, results, started } = arrays(refs)
+        const n = ids.length
         const r = await sql<Row>`select s.settled, ${cols('s')}
           from ${f.t('pgqrs_settle_dequeue')}(${ids}::bigint[], ${leases}::uuid[],
             ${how === 'delete'}, ${queue}, ${c.batchSize}::int, ${c.leaseMs}::double precision,
-            ${c.consumerId}::bigint) s`
+            ${c.consumerId}::bigint, ${results ?? new Array(n).fill(null)}::jsonb[],
+            ${started ?? new Array(n).fill(null)}::timestamptz[]) s`
           .execute(db)
           .catch(rethrowMissingQueue(queue))
         const settled = new Set<number>()
@@ -159,26 +193,26 @@ export function postgresMessages(f: FamilyFragments, channel: string | null): Me
         return { settled, messages }
       }),
 
-    archive: (x, refs) =>
-      x.write1('messages.archive', async (db) => {
-        const { ids, leases } = arrays(refs)
-        const r = await sql<Row>`
-          with x as (select * from rows from (pg_catalog.unnest(${ids}::bigint[]),
-            pg_catalog.unnest(${leases}::uuid[])) as x(id, lease)),
-          moved as (
-            delete from ${f.t('pgqrs_messages')} m using x
-            where m.id = x.id and m.lease = x.lease
-            returning m.*
-          )
-          insert into ${f.t('pgqrs_archive')} (id, queue_id, payload, priority, enqueued_at,
-            visible_at, attempts, max_attempts, lease, consumer_id, producer_id, dedupe_key,
-            last_error, dequeued_at, archived_at)
-          select id, queue_id, payload, priority, enqueued_at, visible_at, attempts, max_attempts,
-            lease, consumer_id, producer_id, dedupe_key, last_error, dequeued_at, now()
-          from moved
-          returning id`.execute(db)
-        return new Set(r.rows.map((row) => num(row.id)))
+    // One transaction: the archive of the finished messages, then the claim across the queues.
+    claimQueues: (x, refs, queues, c) =>
+      x.write('messages.dequeueQueues', async (db) => {
+        const settled = refs.ids.length === 0 ? new Set<number>() : await archiveRefs(db, refs)
+        const r = await sql<Row>`select ${cols('m')}, q.name as queue_name
+          from ${f.t('pgqrs_dequeue_queues')}(${[...queues]}::text[], ${c.batchSize}::int,
+            ${c.leaseMs}::double precision, ${c.consumerId}::bigint) m
+          join ${f.t('pgqrs_queues')} q on q.id = m.queue_id`
+          .execute(db)
+          .catch(rethrowMissingOneOf(queues))
+        // the join may reorder: back to claim order (priority, then age, then id)
+        const messages = r.rows.map((row) => toMessage(row))
+        messages.sort(
+          (a, b) =>
+            b.priority - a.priority || a.visibleAt.getTime() - b.visibleAt.getTime() || a.id - b.id,
+        )
+        return { settled, messages }
       }),
+
+    archive: (x, refs) => x.write1('messages.archive', (db) => archiveRefs(db, refs)),
 
     delete: (x, refs) =>
       x.write1('messages.delete', async (db) => {

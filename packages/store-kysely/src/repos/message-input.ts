@@ -12,7 +12,9 @@ import {
   MAX_DELAY_MS,
   validateInstant,
   validateHeaders,
+  type SettleOutcome,
 } from '@pgqrs/core'
+import type { Outcomes } from '../family.js'
 
 /** An enqueue item after validation, with its payload already serialised. @internal */
 export interface PreparedItem {
@@ -24,6 +26,7 @@ export interface PreparedItem {
   readonly maxAttempts: number
   /** The headers as JSON text, or null. */
   readonly headersText: string | null
+  readonly timeoutMs: number | null
 }
 
 const INT32 = 2_147_483_647
@@ -93,7 +96,11 @@ export function prepareItems(
       item.headers === undefined || item.headers === null
         ? null
         : JSON.stringify(validateHeaders(item.headers, at('headers')))
-    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, headersText }
+    const timeoutMs =
+      item.timeoutMs === undefined || item.timeoutMs === null
+        ? null
+        : validateInt(at('timeoutMs'), item.timeoutMs, 1, INT32)
+    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, headersText, timeoutMs }
   })
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
   if (units * 3 > MAX_ENQUEUE_BYTES) {
@@ -165,6 +172,58 @@ export function usableRefs(
     index.push(i)
   })
   return { ids, leases, index }
+}
+
+/**
+ * The outcomes of the usable refs (positions of `usable.index`), validated: a result must be JSON
+ * as a payload is (`ValidationError` naming `outcomes[i].result`), a start time a valid instant.
+ * Undefined when no ref has one. @internal
+ */
+export function prepareOutcomes(
+  outcomes: readonly (SettleOutcome | undefined)[] | undefined,
+  usable: { index: number[] },
+  config: ResolvedConfig,
+): Outcomes | undefined {
+  if (outcomes === undefined || outcomes === null) return undefined
+  if (!Array.isArray(outcomes))
+    throw new ValidationError(
+      'outcomes',
+      outcomes,
+      'an array of { result?, startedAt? } per message',
+    )
+  const results: (string | null)[] = []
+  const started: (Date | null)[] = []
+  let any = false
+  for (const i of usable.index) {
+    const o = outcomes[i]
+    if (o === undefined || o === null) {
+      results.push(null)
+      started.push(null)
+      continue
+    }
+    let text: string | null = null
+    if (o.result !== undefined) {
+      try {
+        text = validatePayload(o.result, config.validation)
+      } catch (e) {
+        if (!ValidationError.is(e)) throw e
+        throw new ValidationError(
+          `outcomes[${i}].result`,
+          e.value,
+          e.allowed,
+          `Invalid handler result of message ${i}: ${e.message}`,
+        )
+      }
+    }
+    const at =
+      o.startedAt === undefined || o.startedAt === null
+        ? null
+        : validateInstant(`outcomes[${i}].startedAt`, o.startedAt)
+    if (text !== null || at !== null) any = true
+    results.push(text)
+    started.push(at)
+  }
+  return any ? { results, started } : undefined
 }
 
 /** Positional booleans: true for refs whose id is in `done`. @internal */

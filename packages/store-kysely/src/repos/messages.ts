@@ -1,7 +1,10 @@
 import {
+  type ArchiveOptions,
   type DequeueOptions,
+  type DequeueQueuesOptions,
   type EnqueueItem,
   type FailOutcome,
+  type HandlerMetrics,
   type LeaseRef,
   type ListMessagesOptions,
   type MessageRepository,
@@ -17,7 +20,13 @@ import {
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
 import { MESSAGE_COLUMNS, num, type Row, toMessage } from '../row-mappers.js'
-import { checkDequeue, positional, prepareItems, usableRefs } from './message-input.js'
+import {
+  checkDequeue,
+  positional,
+  prepareItems,
+  prepareOutcomes,
+  usableRefs,
+} from './message-input.js'
 
 const STATES = ['active', 'pending', 'leased', 'delayed', 'archived', 'dead'] as const
 const INT32 = 2_147_483_647
@@ -90,14 +99,65 @@ export class KyselyMessageRepository implements MessageRepository {
     if (how !== 'archive' && how !== 'delete')
       throw new ValidationError('settle', how, "'archive' or 'delete'")
     const u = usableRefs(refs, this.#x.f)
-    const got = await this.#x.f.messages.settleAndClaim(this.#x, u, how, queue, claim)
+    const outcomes =
+      how === 'archive' ? prepareOutcomes(options.outcomes, u, this.#config) : undefined
+    const got = await this.#x.f.messages.settleAndClaim(
+      this.#x,
+      outcomes ? { ...u, outcomes } : u,
+      how,
+      queue,
+      claim,
+    )
     return { settled: positional(refs.length, u, got.settled), messages: got.messages }
   }
 
-  async archive(refs: readonly LeaseRef[]): Promise<boolean[]> {
+  async dequeueQueues(
+    queues: readonly string[],
+    options: DequeueQueuesOptions,
+  ): Promise<{ settled: boolean[]; messages: QueueMessage[] }> {
+    if (!Array.isArray(queues) || queues.length < 1 || queues.length > 100)
+      throw new ValidationError('queues', queues, 'an array of 1 to 100 queue names')
+    for (const q of queues) validateName('queue', q)
+    const claim = checkDequeue(options)
+    const refs = options.settle ?? []
+    const u = usableRefs(refs, this.#x.f)
+    const outcomes = prepareOutcomes(options.outcomes, u, this.#config)
+    const got = await this.#x.f.messages.claimQueues(
+      this.#x,
+      outcomes ? { ...u, outcomes } : u,
+      [...new Set(queues)],
+      claim,
+    )
+    return { settled: positional(refs.length, u, got.settled), messages: got.messages }
+  }
+
+  async archive(refs: readonly LeaseRef[], options: ArchiveOptions = {}): Promise<boolean[]> {
     const u = usableRefs(refs, this.#x.f)
     if (u.ids.length === 0) return refs.map(() => false)
-    return positional(refs.length, u, await this.#x.f.messages.archive(this.#x, u))
+    const outcomes = prepareOutcomes(options?.outcomes, u, this.#config)
+    return positional(
+      refs.length,
+      u,
+      await this.#x.f.messages.archive(this.#x, outcomes ? { ...u, outcomes } : u),
+    )
+  }
+
+  async cancel(id: number): Promise<QueueMessage | null> {
+    validateInt('id', id, 1)
+    const { f } = this.#x
+    return this.#x.write('messages.cancel', async (db) => {
+      // Not leased (never, or its lease ran out) and no workflow run's message: a run is
+      // cancelled with cancelRun, which finalises the run too.
+      const r = await sql<Row>`delete from ${f.t('pgqrs_messages')}
+        where id = ${id} and (lease is null or visible_at <= ${f.now()})
+          and not exists (select 1 from ${f.t('pgqrs_runs')} r where r.message_id = ${id})
+        returning ${f.columns.message('')}`.execute(db)
+      const row = r.rows[0]
+      if (!row) return null
+      const q = await sql<Row>`select name from ${f.t('pgqrs_queues')}
+        where id = ${row.queue_id}`.execute(db)
+      return toMessage(row, String(q.rows[0]?.name))
+    })
   }
 
   async delete(refs: readonly LeaseRef[]): Promise<boolean[]> {
@@ -162,6 +222,52 @@ export class KyselyMessageRepository implements MessageRepository {
     })
   }
 
+  async handlerMetrics(queue: string, windowMs: number): Promise<HandlerMetrics | null> {
+    validateName('queue', queue)
+    validateInt('windowMs', windowMs, 1, MAX_DELAY_MS)
+    const { f } = this.#x
+    return this.#x.read('messages.handlerMetrics', async (db) => {
+      const q = await sql<Row>`select id from ${f.t('pgqrs_queues')} where name = ${queue}`.execute(
+        db,
+      )
+      if (!q.rows[0]) return null
+      const qid = q.rows[0].id
+      const cutoff = f.nowPlus(-windowMs)
+      const c = await sql<Row>`select
+          coalesce(sum(case when archived_at is not null then 1 else 0 end), 0) as handled,
+          coalesce(sum(case when dead_at is not null then 1 else 0 end), 0) as dead,
+          coalesce(sum(case when archived_at is not null then attempts - 1 else attempts end), 0)
+            as failed,
+          coalesce(sum(case when archived_at is not null and started_at is not null then 1 else 0
+            end), 0) as timed
+        from ${f.t('pgqrs_archive')}
+        where queue_id = ${qid} and (archived_at >= ${cutoff} or dead_at >= ${f.nowPlus(-windowMs)})`.execute(
+        db,
+      )
+      const row = c.rows[0]!
+      const timed = num(row.timed)
+      // The k-th smallest handling time, by an index-free ORDER BY over the window's rows.
+      const nth = async (k: number): Promise<number> => {
+        const r = await sql<Row>`select ${f.elapsedMs('started_at', 'archived_at')} as ms
+          from ${f.t('pgqrs_archive')}
+          where queue_id = ${qid} and archived_at >= ${f.nowPlus(-windowMs)}
+            and started_at is not null
+          order by 1 limit 1 offset ${k}`.execute(db)
+        return Math.max(0, Math.round(num(r.rows[0]?.ms ?? 0)))
+      }
+      const rank = (p: number) => Math.min(timed - 1, Math.max(0, Math.ceil(p * timed) - 1))
+      return {
+        queue,
+        windowMs,
+        handled: num(row.handled),
+        dead: num(row.dead),
+        failed: num(row.failed),
+        p50Ms: timed === 0 ? null : await nth(rank(0.5)),
+        p95Ms: timed === 0 ? null : await nth(rank(0.95)),
+      }
+    })
+  }
+
   async get(id: number): Promise<QueueMessage | null> {
     validateInt('id', id, 1)
     const { f } = this.#x
@@ -209,7 +315,7 @@ export class KyselyMessageRepository implements MessageRepository {
     return this.#x.write('messages.replay', async (db) => {
       const moved = await sql<Row>`insert into ${f.t('pgqrs_messages')} (${columns})
         select id, queue_id, payload, priority, enqueued_at, ${f.now()}, 0, max_attempts, null,
-          consumer_id, producer_id, dedupe_key, last_error, null
+          consumer_id, producer_id, dedupe_key, last_error, null, timeout_ms
         from ${f.t('pgqrs_archive')} where id = ${id}
         returning id`.execute(db)
       if (moved.rows.length === 0) return null

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Timestamp } from '../database.js'
 import type { ExecOptions } from '../exec.js'
 import type { FamilyFragments, FamilySql } from '../family.js'
-import { MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
+import { eventColumnList, MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
 import { SqliteExec } from './exec.js'
 import { sqliteMessages } from './messages.js'
 import { sqliteRuns } from './runs.js'
@@ -14,7 +14,11 @@ const HEX32 = /^[0-9a-f]{32}$/
 function messageColumns(alias: string, archive = false) {
   const a = alias ? `${alias}.` : ''
   const cols = MESSAGE_COLUMNS.map((c) => `${a}${c}`)
-  cols.push(archive ? `${a}archived_at, ${a}dead_at` : 'null as archived_at, null as dead_at')
+  cols.push(
+    archive
+      ? `${a}archived_at, ${a}dead_at, ${a}result, ${a}started_at`
+      : 'null as archived_at, null as dead_at, null as result, null as started_at',
+  )
   return sql.raw(cols.join(', '))
 }
 
@@ -32,17 +36,22 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     q: (db) => db,
     now: () => sql<Timestamp>`${clock()}`,
     nowPlus: (ms) => sql<Timestamp>`${clock() + Math.round(ms)}`,
+    elapsedMs: (from, to) => sql.raw(`(${to} - ${from})`),
     json: (text) => sql`${text}`,
+    jsonColumn: (column) => sql.raw(column),
     time: (date) => sql`${date === null ? null : date.getTime()}`,
     lease: (token) => sql`${token}`,
     isLeaseToken: (token) => HEX32.test(token),
     archiveCountsFold: () => sql``,
+    lock: () => sql``,
+    notify: () => null,
     clock,
     columns: {
       message: messageColumns,
       run: (alias, withWorkflow = true) =>
         sql.raw(runColumnList(alias, withWorkflow, plain(alias))),
       step: (alias) => sql.raw(stepColumnList(alias, plain(alias))),
+      event: (alias) => sql.raw(eventColumnList(alias, plain(alias))),
     },
   }
   const f: FamilySql = {

@@ -7,7 +7,7 @@ import type { Claim, FamilyFragments, MessageSql, Refs } from '../family.js'
 import type { PreparedItem } from '../repos/message-input.js'
 import { MESSAGE_COLUMNS, num, type Row, toMessage } from '../row-mappers.js'
 
-const CHUNK = 400 // rows per multi-row INSERT: 9 parameters each stays far below SQLite's limit
+const CHUNK = 400 // rows per multi-row INSERT: 10 parameters each stays far below SQLite's limit
 const COLUMNS = MESSAGE_COLUMNS.join(', ')
 const M_COLUMNS = MESSAGE_COLUMNS.map((c) => `m.${c}`).join(', ')
 
@@ -17,9 +17,19 @@ async function queueId(db: Db, queue: string): Promise<number> {
   return num(r.rows[0].id)
 }
 
-/** `[[id, lease], …]` as JSON, for `json_each` (one parameter whatever the batch size). */
+/**
+ * `[[id, lease, result, started], …]` as JSON, for `json_each` (one parameter whatever the batch
+ * size); result is JSON text or null, started epoch ms or null.
+ */
 function refsJson(refs: Refs): string {
-  return JSON.stringify(refs.ids.map((id, k) => [id, refs.leases[k]]))
+  const o = refs.outcomes
+  return JSON.stringify(
+    refs.ids.map((id, k) =>
+      o
+        ? [id, refs.leases[k], o.results[k] ?? null, o.started[k]?.getTime() ?? null]
+        : [id, refs.leases[k]],
+    ),
+  )
 }
 
 /**
@@ -27,8 +37,10 @@ function refsJson(refs: Refs): string {
  * the caller's write transaction (`runs.end` archives a run's message this way too). @internal
  */
 export async function archiveMessages(db: Db, refs: Refs, now: number): Promise<Set<number>> {
-  const r = await sql<Row>`insert into pgqrs_archive (${sql.raw(COLUMNS)}, archived_at)
-    select ${sql.raw(M_COLUMNS)}, ${now}
+  const r = await sql<Row>`insert into pgqrs_archive (${sql.raw(COLUMNS)}, archived_at, result,
+      started_at)
+    select ${sql.raw(M_COLUMNS)}, ${now}, json_extract(j.value, '$[2]'),
+      json_extract(j.value, '$[3]')
     from pgqrs_messages m
     join json_each(${refsJson(refs)}) j
       on m.id = json_extract(j.value, '$[0]') and m.lease = json_extract(j.value, '$[1]')
@@ -60,10 +72,10 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
         const values = part.map((i) => {
           const it = items[i]!
           const visible = it.runAt ? it.runAt.getTime() : now + it.delayMs
-          return sql`(${qid}, ${it.payloadText}, ${it.priority}, ${now}, ${visible}, ${it.maxAttempts}, ${it.dedupeKey}, ${producerId}, 0)`
+          return sql`(${qid}, ${it.payloadText}, ${it.priority}, ${now}, ${visible}, ${it.maxAttempts}, ${it.dedupeKey}, ${producerId}, 0, ${it.timeoutMs})`
         })
         const r = await sql<Row>`insert into pgqrs_messages
-          (queue_id, payload, priority, enqueued_at, visible_at, max_attempts, dedupe_key, producer_id, attempts)
+          (queue_id, payload, priority, enqueued_at, visible_at, max_attempts, dedupe_key, producer_id, attempts, timeout_ms)
           values ${sql.join(values)} returning ${cols}`.execute(db)
         const rows = r.rows.map((row) => toMessage(row, queue)).sort((a, b) => a.id - b.id)
         part.forEach((i, k) => {
@@ -99,9 +111,24 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
    */
   async function claim(db: Db, queue: string, c: Claim): Promise<QueueMessage[]> {
     const qid = await queueId(db, queue)
+    return claimIds(db, [qid], c, (row) => toMessage(row, queue))
+  }
+
+  /**
+   * The claim over queue ids `qids` (one statement picks by priority, then age, then id across
+   * them all); `map` turns a leased row into a message.
+   */
+  async function claimIds(
+    db: Db,
+    qids: readonly number[],
+    c: Claim,
+    map: (row: Row) => QueueMessage,
+  ): Promise<QueueMessage[]> {
     const now = f.clock()
+    const where =
+      qids.length === 1 ? sql`queue_id = ${qids[0]}` : sql`queue_id in (${sql.join(qids)})`
     const picked = await sql<Row>`select id, attempts, max_attempts from pgqrs_messages
-      where queue_id = ${qid} and visible_at <= ${now}
+      where ${where} and visible_at <= ${now}
       order by priority desc, visible_at, id limit ${c.batchSize}`.execute(db)
     if (picked.rows.length === 0) return []
     const order = new Map<number, number>()
@@ -119,7 +146,7 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
           consumer_id, producer_id, dedupe_key,
           'lease expired on attempt ' || attempts || ' of ' || max_attempts
             || coalesce(' (last error: ' || last_error || ')', ''),
-          dequeued_at, ${now}
+          dequeued_at, timeout_ms, ${now}
         from pgqrs_messages where id in (${list})`.execute(db)
       await sql`delete from pgqrs_messages where id in (${list})`.execute(db)
     }
@@ -132,9 +159,19 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
         dequeued_at = coalesce(dequeued_at, ${now})
       where id in (${sql.join(live)})
       returning ${cols}`.execute(db)
-    return r.rows
-      .map((row) => toMessage(row, queue))
-      .sort((a, b) => order.get(a.id)! - order.get(b.id)!)
+    return r.rows.map(map).sort((a, b) => order.get(a.id)! - order.get(b.id)!)
+  }
+
+  /** Archives `refs`, then claims across `queues`; a missing queue settles nothing. */
+  async function claimQueues(db: Db, refs: Refs, queues: readonly string[], c: Claim) {
+    const names = new Map<number, string>()
+    for (const q of queues) names.set(await queueId(db, q), q)
+    const settled =
+      refs.ids.length === 0 ? new Set<number>() : await archiveMessages(db, refs, f.clock())
+    const messages = await claimIds(db, [...names.keys()], c, (row) =>
+      toMessage(row, names.get(num(row.queue_id))),
+    )
+    return { settled, messages }
   }
 
   /** Deletes the messages whose lease is current; returns their ids. */
@@ -152,6 +189,8 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
     enqueue: (x, queue, items, producerId) =>
       x.write('messages.enqueue', (db) => insert(db, queue, items, producerId)),
     claim: (x, queue, c) => x.write('messages.dequeue', (db) => claim(db, queue, c)),
+    claimQueues: (x, refs, queues, c) =>
+      x.write('messages.dequeueQueues', (db) => claimQueues(db, refs, queues, c)),
     settleAndClaim: (x, refs, how, queue, c) =>
       x.write('messages.settleAndDequeue', async (db) => {
         await queueId(db, queue) // a missing queue settles nothing
@@ -175,7 +214,8 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
           // dead: the archive trigger ends its workflow run
           await sql`insert into pgqrs_archive (${sql.raw(COLUMNS)}, dead_at)
             select id, queue_id, payload, priority, enqueued_at, visible_at, attempts, max_attempts,
-              null, consumer_id, producer_id, dedupe_key, ${error}, dequeued_at, ${f.clock()}
+              null, consumer_id, producer_id, dedupe_key, ${error}, dequeued_at, timeout_ms,
+              ${f.clock()}
             from pgqrs_messages where id = ${id}`.execute(db)
           await sql`delete from pgqrs_messages where id = ${id}`.execute(db)
           return 'dead'
