@@ -394,3 +394,44 @@ export async function listAll<T, C extends string | number>(
     after = cursorOf(page[page.length - 1] as T)
   }
 }
+
+/** The most entries of a message's headers. */
+export const MAX_HEADERS = 32
+/** The largest serialised size of a message's headers, in UTF-16 units. */
+export const MAX_HEADERS_CHARS = 8192
+
+/**
+ * Throws `ValidationError` unless `headers` is a plain object of at most {@link MAX_HEADERS}
+ * string keys (1-256 characters) with string values, well-formed and without NUL, at most
+ * {@link MAX_HEADERS_CHARS} characters serialised. Returns it.
+ */
+export function validateHeaders(
+  headers: unknown,
+  field = 'headers',
+): Readonly<Record<string, string>> {
+  const allowed = `a plain object of at most ${MAX_HEADERS} string keys (1-256 characters) and string values, well-formed Unicode without NUL, at most ${MAX_HEADERS_CHARS} characters in all`
+  const bad = (detail: string): never => {
+    throw new ValidationError(
+      field,
+      headers,
+      allowed,
+      `Invalid ${field}: ${detail}; use ${allowed}`,
+    )
+  }
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    bad('not an object')
+  const proto = Object.getPrototypeOf(headers)
+  if (proto !== Object.prototype && proto !== null) bad('not a plain object')
+  const entries = Object.entries(headers as Record<string, unknown>)
+  if (entries.length > MAX_HEADERS) bad(`${entries.length} entries`)
+  let chars = 0
+  for (const [k, v] of entries) {
+    if (k.length < 1 || k.length > 256 || k.includes('\u0000') || !k.isWellFormed())
+      bad(`the key ${show(k)}`)
+    if (typeof v !== 'string' || v.includes('\u0000') || !v.isWellFormed())
+      bad(`the value of ${show(k)}`)
+    chars += k.length + (v as string).length
+  }
+  if (chars > MAX_HEADERS_CHARS) bad(`${chars} characters`)
+  return headers as Readonly<Record<string, string>>
+}

@@ -62,3 +62,5 @@ export async function createConsumer<T = unknown>(
   await existing(store, queue)
   return new Consumer<T>(store, queue, (await processIdentity(store)).id)
 }
+
+export { observeQueues, type ObserveQueuesOptions, TELEMETRY_SCOPE } from './telemetry.js'

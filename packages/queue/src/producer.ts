@@ -5,6 +5,7 @@ import {
   type StoreRepositories,
   ValidationError,
 } from '@pgqrs/core'
+import { traceEnqueue } from './telemetry.js'
 import { notifyLocalEnqueue } from './wakeups.js'
 
 /** Options of {@link Producer.enqueue} and {@link Producer.enqueueMany}. */
@@ -19,6 +20,11 @@ export interface EnqueueOptions {
   readonly dedupeKey?: string
   /** Deliveries before the message is dead. Default the store's `maxAttempts` (5). */
   readonly maxAttempts?: number
+  /**
+   * Metadata stored beside each payload (read back with `store.messages.headers`). With an OpenTelemetry SDK
+   * installed, the trace context of the enqueue span is added (`traceparent`, `tracestate`).
+   */
+  readonly headers?: Readonly<Record<string, string>>
   /**
    * Handler timeout of this message in ms; wins over the worker's `timeoutMs`. Default none
    * (the worker's applies).
@@ -85,21 +91,27 @@ export class Producer<T = unknown> {
   ): Promise<QueueMessage<T>[]> {
     if (typeof options !== 'object' || options === null)
       throw new ValidationError('options', options, 'an object')
-    const item = (payload: T): EnqueueItem => ({
-      payload,
-      delayMs: options.delayMs,
-      runAt: options.runAt,
-      priority: options.priority,
-      dedupeKey: options.dedupeKey,
-      maxAttempts: options.maxAttempts,
-      timeoutMs: options.timeoutMs,
-    })
     const repos: StoreRepositories =
       options.tx === undefined ? this.store : this.store.withTransaction(options.tx)
-    const items = payloads.map(item)
-    const out = (await repos.messages.enqueue(this.queue, batch ? items : items.slice(0, 1), {
-      producerId: this.workerId,
-    })) as QueueMessage<T>[]
+    const list = batch ? payloads : payloads.slice(0, 1)
+    const out = (await traceEnqueue(this.queue, list.length, options.headers, (headers) =>
+      repos.messages.enqueue(
+        this.queue,
+        list.map(
+          (payload): EnqueueItem => ({
+            payload,
+            delayMs: options.delayMs,
+            runAt: options.runAt,
+            priority: options.priority,
+            dedupeKey: options.dedupeKey,
+            maxAttempts: options.maxAttempts,
+            timeoutMs: options.timeoutMs,
+            headers,
+          }),
+        ),
+        { producerId: this.workerId },
+      ),
+    )) as QueueMessage<T>[]
     // In a caller's transaction the message is not visible before their commit; a nudge is harmless.
     if (out.length > 0) notifyLocalEnqueue(this.store, this.queue)
     return out

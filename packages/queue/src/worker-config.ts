@@ -14,6 +14,12 @@ import { checkGivenName } from './identity.js'
 export interface WorkerOptions {
   /** Registry name (unique while the worker lives). Default: generated from host, pid and queue. */
   readonly name?: string
+  /**
+   * OpenTelemetry spans (`process`, `settle`) and metrics for this worker, through
+   * `@opentelemetry/api` (no-ops until the app registers an SDK). Default true; false skips even
+   * the no-op calls.
+   */
+  readonly telemetry?: boolean
   /** Handlers running at once. Default 1. */
   readonly concurrency?: number
   /** Messages claimed per dequeue (never more than the free slots). Default: `concurrency`. */
@@ -65,6 +71,7 @@ export interface WorkerOptions {
 /** {@link WorkerOptions} with defaults filled in. */
 export interface WorkerConfig {
   readonly name: string | undefined
+  readonly telemetry: boolean
   readonly concurrency: number
   readonly batchSize: number
   readonly prefetch: number
@@ -116,8 +123,11 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
       'onSuccess',
       `Invalid worker option onSuccess: ${String(onSuccess)}; use 'archive' or 'delete'`,
     )
+  if (o.telemetry !== undefined && typeof o.telemetry !== 'boolean')
+    throw new ConfigError('telemetry', 'Invalid worker option telemetry: use true or false')
   return Object.freeze({
     name: o.name,
+    telemetry: o.telemetry ?? true,
     concurrency,
     batchSize: int('batchSize', o.batchSize ?? concurrency, 1, MAX_BATCH_SIZE),
     prefetch: int('prefetch', o.prefetch ?? 0, 0, 10_000),

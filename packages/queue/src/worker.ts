@@ -20,6 +20,7 @@ import { Consumer } from './consumer.js'
 import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
+import { attachWorkerTelemetry, instrumentHandler } from './telemetry.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
 
@@ -147,7 +148,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   readonly config: WorkerConfig
   /** The queues this worker claims from (one, or several with a handler map). */
   readonly queues: readonly string[]
-  readonly #handlers: ReadonlyMap<string, Handler<T>>
+  #handlers: ReadonlyMap<string, Handler<T>>
   #nextQueue = 0
   #state: WorkerState = 'idle'
   #record: WorkerRecord | null = null
@@ -206,6 +207,12 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.queues = Object.freeze([...this.#handlers.keys()])
     this.queue = this.queues[0]!
     this.config = resolveWorkerConfig(options, store.config)
+    if (this.config.telemetry) {
+      this.#handlers = new Map(
+        [...this.#handlers].map(([q, h]) => [q, instrumentHandler(store, q, h) as Handler<T>]),
+      )
+      attachWorkerTelemetry(this)
+    }
     this.#log = withScope(store.config.logger, {
       queue: this.queues.join(','),
       worker: this.config.name,

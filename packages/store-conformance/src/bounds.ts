@@ -324,6 +324,55 @@ export function boundsTests(harness: StoreHarness): void {
       ).toThrow(/reserved/)
     })
 
+    it('headers given at enqueue are read back by message id; bad headers are a ValidationError and nothing is stored', async () => {
+      const s = fx.store
+      const queue = uniqueName('headers')
+      await s.queues.ensure(queue)
+      const headers = {
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        'x-tenant': 'ä',
+      }
+      const [m, plain] = await s.messages.enqueue(queue, [{ payload: 1, headers }, { payload: 2 }])
+      const [d] = await s.messages.enqueue(queue, [
+        { payload: 3, dedupeKey: 'k', headers: { a: '1' } },
+      ])
+      // the same key again: the existing message, whose headers stay
+      const [again] = await s.messages.enqueue(queue, [
+        { payload: 4, dedupeKey: 'k', headers: { a: '2' } },
+      ])
+      expect(again!.id).toBe(d!.id)
+      if (s.messages.headers) {
+        const got = await s.messages.headers([m!.id, plain!.id, d!.id, 2_000_000_000])
+        expect(got.get(m!.id)).toEqual(headers)
+        expect(got.has(plain!.id)).toBe(false)
+        expect(got.get(d!.id)).toEqual({ a: '1' })
+        expect(got.size).toBe(2)
+      }
+      for (const bad of [
+        [1],
+        'x',
+        { a: 1 },
+        { '': 'v' },
+        { k: 'nul\u0000' },
+        Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])),
+      ]) {
+        expectError(
+          await rejection(
+            s.messages.enqueue(queue, [{ payload: 5, headers: bad as Record<string, string> }]),
+          ),
+          ValidationError,
+          'VALIDATION',
+          'headers',
+        )
+      }
+      expect((await s.queues.metrics(queue))?.pending).toBe(3)
+      // retention drops the headers of messages that are gone
+      const got = await s.messages.dequeue(queue, { batchSize: 3, leaseMs: 30_000 })
+      await s.messages.delete(got)
+      await s.messages.purgeArchived({ olderThanMs: 0, queue })
+      if (s.messages.headers) expect((await s.messages.headers([m!.id, d!.id])).size).toBe(0)
+    })
+
     it(`one enqueue holds at most ${MAX_ENQUEUE_BYTES} bytes of payloads: a ValidationError naming the limit, nothing stored`, async () => {
       const queue = uniqueName('bytes')
       await fx.store.queues.ensure(queue)

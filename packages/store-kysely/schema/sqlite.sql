@@ -39,6 +39,11 @@ CREATE TABLE pgqrs_events (
   unique (run_id, idempotency_key)
 );
 
+CREATE TABLE pgqrs_message_headers (
+  message_id integer primary key,
+  headers text not null
+);
+
 CREATE TABLE pgqrs_messages (
   id integer primary key autoincrement,
   queue_id integer not null references pgqrs_queues (id) on delete cascade,

@@ -13,6 +13,12 @@ export interface EnqueueItem {
   readonly dedupeKey?: string | null
   /** Deliveries before the message is dead; default the store's `maxAttempts`. */
   readonly maxAttempts?: number
+  /**
+   * Metadata stored beside the payload (string keys and values, such as the W3C trace context
+   * `traceparent` of the enqueuer's span), read back with {@link MessageRepository.headers};
+   * checked by `validateHeaders`.
+   */
+  readonly headers?: Readonly<Record<string, string>> | null
   /** Handler timeout of this message in ms (wins over the worker's); default none. */
   readonly timeoutMs?: number | null
 }
@@ -172,6 +178,11 @@ export interface MessageRepository {
    * now"); false when it is leased, settled or unknown.
    */
   reschedule(id: number, delayMs: number): Promise<boolean>
+  /**
+   * Optional (telemetry reads it; without it a handler's span starts a new trace). The headers
+   * given at enqueue of each message in `ids` that has some, by message id.
+   */
+  headers?(ids: readonly number[]): Promise<Map<number, Readonly<Record<string, string>>>>
   /** A message by id, active, archived or dead; null when unknown. */
   get(id: number): Promise<QueueMessage | null>
   /** Messages of a queue in one state (default active), oldest first; default limit 100. */

@@ -11,6 +11,7 @@ import {
   validatePayload,
   MAX_DELAY_MS,
   validateInstant,
+  validateHeaders,
   type SettleOutcome,
 } from '@pgqrs/core'
 import type { Outcomes } from '../family.js'
@@ -23,6 +24,8 @@ export interface PreparedItem {
   readonly runAt: Date | null
   readonly dedupeKey: string | null
   readonly maxAttempts: number
+  /** The headers as JSON text, or null. */
+  readonly headersText: string | null
   readonly timeoutMs: number | null
 }
 
@@ -89,11 +92,15 @@ export function prepareItems(
       }
       dedupeKey = item.dedupeKey
     }
+    const headersText =
+      item.headers === undefined || item.headers === null
+        ? null
+        : JSON.stringify(validateHeaders(item.headers, at('headers')))
     const timeoutMs =
       item.timeoutMs === undefined || item.timeoutMs === null
         ? null
         : validateInt(at('timeoutMs'), item.timeoutMs, 1, INT32)
-    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, timeoutMs }
+    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, headersText, timeoutMs }
   })
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
   if (units * 3 > MAX_ENQUEUE_BYTES) {

@@ -53,7 +53,34 @@ export class KyselyMessageRepository implements MessageRepository {
     validateName('queue', queue)
     const prepared = prepareItems(items, this.#config)
     if (prepared.length === 0) return []
-    return this.#x.f.messages.enqueue(this.#x, queue, prepared, options.producerId ?? null)
+    const { f } = this.#x
+    if (prepared.every((p) => p.headersText === null))
+      return f.messages.enqueue(this.#x, queue, prepared, options.producerId ?? null)
+    // With headers: the messages and their header rows commit together. A deduplicated item keeps
+    // the headers of the message it met.
+    return this.#x.write('messages.enqueue', async (db) => {
+      const out = await f.messages.insert(db, queue, prepared, options.producerId ?? null)
+      const rows = prepared.flatMap((p, i) =>
+        p.headersText === null ? [] : [sql`(${out[i]!.id}, ${f.json(p.headersText)})`],
+      )
+      await sql`insert into ${f.t('pgqrs_message_headers')} (message_id, headers)
+        values ${sql.join(rows)} on conflict (message_id) do nothing`.execute(db)
+      return out
+    })
+  }
+
+  async headers(ids: readonly number[]): Promise<Map<number, Record<string, string>>> {
+    if (!Array.isArray(ids)) throw new ValidationError('ids', ids, 'an array of message ids')
+    const list = ids.map((id, i) => validateInt(`ids[${i}]`, id, 1))
+    const out = new Map<number, Record<string, string>>()
+    if (list.length === 0) return out
+    const { f } = this.#x
+    return this.#x.read('messages.headers', async (db) => {
+      const r = await sql<Row>`select message_id, cast(headers as text) as headers
+        from ${f.t('pgqrs_message_headers')} where message_id in (${sql.join(list)})`.execute(db)
+      for (const row of r.rows) out.set(num(row.message_id), JSON.parse(String(row.headers)))
+      return out
+    })
   }
 
   async dequeue(queue: string, options: DequeueOptions): Promise<QueueMessage[]> {
@@ -316,8 +343,14 @@ export class KyselyMessageRepository implements MessageRepository {
       options.queue === undefined
         ? sql``
         : sql`and queue_id = (select id from ${f.t('pgqrs_queues')} where name = ${options.queue})`
-    return this.#x.write1('messages.purgeArchived', async (db) => {
+    return this.#x.write('messages.purgeArchived', async (db) => {
       const r = await sql`delete from ${f.t('pgqrs_archive')} where ${kinds} ${byQueue}`.execute(db)
+      // headers of messages that are gone (purged here, or deleted when handled)
+      await sql`delete from ${f.t('pgqrs_message_headers')} as h
+        where not exists (select 1 from ${f.t('pgqrs_messages')} m where m.id = h.message_id)
+          and not exists (select 1 from ${f.t('pgqrs_archive')} a where a.id = h.message_id)`.execute(
+        db,
+      )
       return Number(r.numAffectedRows ?? 0n)
     })
   }

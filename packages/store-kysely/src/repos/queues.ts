@@ -155,7 +155,7 @@ export class KyselyQueueRepository implements QueueRepository {
    * One statement: counts per queue by state, with the database clock as "now". The hot table is
    * grouped whole (it holds only active messages); the archive is never counted: archived and dead
    * come from `pgqrs_archive_counts`, which triggers on the archive keep (migration
-   * 0005_archive_counts), and the newest finished message is one probe at the end of each of the
+   * 0005_observability), and the newest finished message is one probe at the end of each of the
    * archive's partial indexes.
    */
   #metrics(where: ReturnType<typeof sql>, limit: number): Promise<QueueMetrics[]> {

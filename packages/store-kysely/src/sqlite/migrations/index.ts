@@ -3,7 +3,7 @@ import { baseline } from './0001-baseline.js'
 import { workerInstance } from './0002-worker-instance.js'
 import { flowControl } from './0003-flow-control.js'
 import { durableWorkflows } from './0004-durable-workflows.js'
-import { archiveCounts } from './0005-archive-counts.js'
+import { observability } from './0005-observability.js'
 import { workflowVersions } from './0006-workflow-versions.js'
 
 /** sqlite-family migrations (SQLite and Turso), oldest first. Never edit a released one. @internal */
@@ -12,6 +12,6 @@ export const SQLITE_MIGRATIONS: readonly PgqrsMigration[] = [
   workerInstance,
   flowControl,
   durableWorkflows,
-  archiveCounts,
+  observability,
   workflowVersions,
 ]

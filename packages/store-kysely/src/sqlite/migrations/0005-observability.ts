@@ -1,15 +1,21 @@
 import type { PgqrsMigration } from '../../migration.js'
 
 /**
- * 0005_archive_counts (sqlite family): the archived and dead counts of each queue, kept by
+ * 0005_observability (sqlite family). `pgqrs_message_headers`: a message's metadata beside its
+ * payload (the trace context of the enqueuer), only for messages enqueued with headers (see the
+ * Postgres migration of the same name). `pgqrs_archive_counts`: the archived and dead counts of each queue, kept by
  * triggers on the archive, so queue metrics never count the archive. One row per queue, updated in
  * place: the sqlite family has one writer, so a shared counter row costs no waiting (Postgres keeps
  * an append-only log instead; see its migration of the same name). The row goes with its queue.
  * Self-contained: renumbering it changes nothing.
  */
-export const archiveCounts: PgqrsMigration = {
-  name: '0005_archive_counts',
+export const observability: PgqrsMigration = {
+  name: '0005_observability',
   statements: [
+    String.raw`create table pgqrs_message_headers (
+  message_id integer primary key,
+  headers text not null
+)`,
     String.raw`create table pgqrs_archive_counts (
   queue_id integer primary key references pgqrs_queues (id) on delete cascade,
   archived integer not null,

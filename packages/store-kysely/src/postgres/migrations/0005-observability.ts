@@ -1,7 +1,11 @@
 import type { PgqrsMigration } from '../../migration.js'
 
 /**
- * 0005_archive_counts (Postgres): the archived and dead counts of each queue as an append-only log
+ * 0005_observability (Postgres). `pgqrs_message_headers`: a message's metadata beside its payload
+ * (the trace context of the enqueuer, so a handler's span continues the producer's trace), in a
+ * table of its own, written only for messages enqueued with headers: the message table, its
+ * functions and the hot path stay as they are (no foreign key: a settle costs no cascade; retention
+ * removes rows whose message is gone). `pgqrs_archive_counts`: the archived and dead counts of each queue as an append-only log
  * of deltas, so queue metrics never count the archive. Each statement that inserts into or deletes
  * from the archive adds one row per queue it touched (a statement trigger over its transition
  * table: one call per statement, not per row). Rows are only ever inserted, never updated, so
@@ -9,9 +13,13 @@ import type { PgqrsMigration } from '../../migration.js'
  * chain of dead versions to walk; the metrics statement folds the log back to one row per queue.
  * The archive's current counts are the first rows. Self-contained: renumbering it changes nothing.
  */
-export const archiveCounts: PgqrsMigration = {
-  name: '0005_archive_counts',
+export const observability: PgqrsMigration = {
+  name: '0005_observability',
   statements: [
+    String.raw`create table {{schema}}.pgqrs_message_headers (
+  message_id bigint primary key,
+  headers jsonb not null
+)`,
     String.raw`create table {{schema}}.pgqrs_archive_counts (
   queue_id bigint not null,
   archived bigint not null,
