@@ -19,6 +19,11 @@ async function main(): Promise<void> {
     const { runDashboardBench } = await import('./tools/dashboard-pages.ts')
     return runDashboardBench(process.argv.slice(2))
   }
+  if (process.argv.includes('--metrics')) {
+    // what one queue-metrics call costs on a 1 000 000-row archive, before and after issue 13
+    const { runMetricsBench } = await import('./tools/metrics-cost.ts')
+    return runMetricsBench(process.argv.slice(2))
+  }
   let options: ReturnType<typeof parseOptions>
   try {
     options = parseOptions(process.argv.slice(2), ROOT)

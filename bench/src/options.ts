@@ -63,6 +63,8 @@ export const USAGE = `pnpm bench [options]
   --out FILE           report path (default docs/benchmarks.md; the SVG goes beside it)
   --dashboard          time every dashboard page instead, on 1 000 000 archived messages and
                        100 000 runs (--archived N, --runs N, --requests N; see docs/dashboard.md)
+  --metrics            time one queues.allMetrics() on 1 000 000 archived messages instead,
+                       against the statements it replaced (--archived N, --requests N)
 environment: PGQRS_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)`
 
 function ints(name: string, raw: string | undefined, fallback: readonly number[]): number[] {

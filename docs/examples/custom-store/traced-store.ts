@@ -3,6 +3,7 @@
 // queue and workflow layers fall back to the required methods), and counts every call before
 // handing it to another store. The same shape fits a store over a database pgqrs has no SQL for.
 import type {
+  EventRepository,
   MessageRepository,
   QueueRecord,
   QueueRepository,
@@ -103,6 +104,12 @@ function repositories(inner: StoreRepositories, calls: CallCounts): StoreReposit
       ['acquire', 'complete', 'fail', 'retry', 'get', 'list'],
       calls,
     ),
+    events: counted<EventRepository>(
+      inner.events,
+      'events',
+      ['send', 'consume', 'markWaiting', 'pending', 'list', 'setValue', 'getValue'],
+      calls,
+    ),
   }
 }
 
@@ -118,6 +125,7 @@ export class TracedStore implements Store {
   readonly workflows: WorkflowRepository
   readonly runs: RunRepository
   readonly steps: StepRepository
+  readonly events: EventRepository
   readonly #inner: Store
 
   constructor(inner: Store) {
@@ -131,6 +139,7 @@ export class TracedStore implements Store {
     this.workflows = repos.workflows
     this.runs = repos.runs
     this.steps = repos.steps
+    this.events = repos.events
   }
 
   /** The store the calls go to. */

@@ -1,4 +1,5 @@
 import type {
+  EventRecord,
   QueueMessage,
   QueueMetrics,
   QueueRecord,
@@ -86,4 +87,14 @@ export const STEP_COLUMNS: readonly Column<StepRecord>[] = [
   { header: 'started at', value: (s) => s.startedAt },
   { header: 'completed at', value: (s) => s.completedAt },
   { header: 'output / error', value: (s) => resultText(s.error ?? s.output) },
+]
+
+/** Columns of `runs events` (and the events of `runs show`). */
+export const EVENT_COLUMNS: readonly Column<EventRecord>[] = [
+  { header: 'id', value: (e) => e.id },
+  { header: 'name', value: (e) => e.name },
+  { header: 'sent at', value: (e) => e.createdAt },
+  { header: 'taken by', value: (e) => e.consumedBy ?? '(pending)' },
+  { header: 'idempotency key', value: (e) => e.idempotencyKey },
+  { header: 'payload', value: (e) => jsonText(e.payload) },
 ]

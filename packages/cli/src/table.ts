@@ -70,3 +70,16 @@ export function recordTable(record: Readonly<Record<string, unknown>>): string {
   for (const [key, value] of Object.entries(record)) table.push({ [key]: cell(value) })
   return table.toString()
 }
+
+/** The table of one page, with the flag that reads the next page when this one is full. */
+export function pagedTable(
+  rows: string,
+  count: number,
+  limit: number,
+  next: string | number | undefined,
+  flag = '--after',
+): string {
+  return count === limit && next !== undefined
+    ? `${rows}\n(more: add ${flag} ${typeof next === 'string' ? JSON.stringify(next) : next})`
+    : rows
+}

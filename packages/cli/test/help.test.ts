@@ -29,6 +29,8 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['runs list', ['--workflow <name>', '--status <status>', '--limit <n>']],
   ['runs show', []],
   ['runs cancel', []],
+  ['runs send-event', ['--idempotency-key <key>']],
+  ['runs events', []],
   ['stats', ['--watch', '--interval <ms>']],
   ['dashboard', ['--port <n>', '--host <address>', '--read-only', '--base-path <path>']],
 ]
@@ -51,7 +53,9 @@ describe('pgqrs --help', () => {
   it('`pgqrs help queue` shows the help of queue', async () => {
     const r = await pgqrs(['help', 'queue'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics \[name\]/)
+    expect(r.stdout).toMatch(
+      /Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics (\[options\] )?\[name\]/,
+    )
   })
 
   it('the top-level help documents the exit codes and PGQRS_DSN', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boundCli, expectError, tempDir } from './helpers.js'
+import { boundCli, expectError, expectUsage, tempDir } from './helpers.js'
 import { seedDead, seedRuns, withLibrary } from './seed.js'
 
 // One SQLite file for this file (never :memory:); each test uses its own queue names.
@@ -220,6 +220,52 @@ describe('runs (SQLite)', () => {
       /status\s+│ SUCCESS[\s\S]*steps:[\s\S]*│ fetch │ SUCCESS │[\s\S]*\{"rows":3\}/,
     )
     expectError(await cliRaw('runs', 'show', '99999'), /run 99999 not found/)
+  })
+
+  it('runs send-event stores an event for the run once per idempotency key; runs events and runs show list it', async () => {
+    const sent = await cliJson(
+      'runs',
+      'send-event',
+      String(ids.queued),
+      'approve',
+      '{"by":"ada"}',
+      '--idempotency-key',
+      'k1',
+    )
+    expect(sent).toMatchObject({
+      created: true,
+      woke: false,
+      event: { runId: ids.queued, name: 'approve', payload: { by: 'ada' }, consumedBy: null },
+    })
+    const again = await cliJson(
+      'runs',
+      'send-event',
+      String(ids.queued),
+      'approve',
+      '{"by":"bob"}',
+      '--idempotency-key',
+      'k1',
+    )
+    expect(again).toMatchObject({ created: false, event: { payload: { by: 'ada' } } })
+    expect(await cli('runs', 'send-event', String(ids.queued), 'ping')).toMatch(
+      /│ ping\s+│[\s\S]*\(pending\)/,
+    )
+    const events = await cliJson<{ name: string; payload: unknown }[]>(
+      'runs',
+      'events',
+      String(ids.queued),
+    )
+    expect(events.map((e) => [e.name, e.payload])).toEqual([
+      ['approve', { by: 'ada' }],
+      ['ping', null],
+    ])
+    expect((await cliJson('runs', 'show', String(ids.queued))).events).toHaveLength(2)
+    expectError(await cliRaw('runs', 'send-event', '99999', 'x'), /run 99999 not found/)
+    expectError(await cliRaw('runs', 'events', '99999'), /run 99999 not found/)
+    expectUsage(
+      await cliRaw('runs', 'send-event', String(ids.queued), 'x', '{bad'),
+      /Not valid JSON/,
+    )
   })
 
   it('runs cancel moves a queued run to CANCELLING; a finished run cannot be cancelled', async () => {

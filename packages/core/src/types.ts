@@ -154,6 +154,8 @@ export interface RunRecord {
   readonly idempotencyKey: string | null
   /** When a SLEEPING or PAUSED run wakes up. */
   readonly wakeAt: Date | null
+  /** Past this instant the run ends ERROR with a `TimeoutError` (null: no deadline). */
+  readonly deadline: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly startedAt: Date | null
@@ -164,6 +166,20 @@ export interface RunRecord {
 export const STEP_STATUSES = ['RUNNING', 'SUCCESS', 'ERROR'] as const
 /** A step's status. */
 export type StepStatus = (typeof STEP_STATUSES)[number]
+
+/** An event sent into a run (`sendEvent`), consumed by exactly one `waitForEvent` of its name. */
+export interface EventRecord {
+  readonly id: number
+  readonly runId: number
+  readonly name: string
+  readonly payload: unknown
+  readonly idempotencyKey: string | null
+  readonly createdAt: Date
+  /** When a wait took it; null while it is pending. */
+  readonly consumedAt: Date | null
+  /** The key of the wait step that took it. */
+  readonly consumedBy: string | null
+}
 
 /** A memoised step of a run, keyed by `(runId, stepKey)`. */
 export interface StepRecord {

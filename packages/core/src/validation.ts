@@ -7,6 +7,20 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/
 export const MAX_BATCH_SIZE = 1000
 /** The largest number of messages in one enqueue. */
 export const MAX_ENQUEUE_BATCH = 10_000
+/** The largest total of serialised payload bytes (UTF-8) in one enqueue call. */
+export const MAX_ENQUEUE_BYTES = 32 * 1024 * 1024
+/**
+ * Names of the worker rows pgqrs registers for unnamed workers, producers and consumers start
+ * with this prefix; a name given by the application may not (a `ValidationError`). Stopped rows
+ * of anonymous workers are removed after {@link ANONYMOUS_WORKER_RETENTION_MS}.
+ */
+export const ANONYMOUS_WORKER_PREFIX = 'anon:'
+/** How long a stopped anonymous worker's row is kept (1 day); named rows are reused instead. */
+export const ANONYMOUS_WORKER_RETENTION_MS = 86_400_000
+/** Items a paged list returns when no `limit` is given. */
+export const DEFAULT_PAGE_LIMIT = 100
+/** The largest `limit` of a paged list. */
+export const MAX_PAGE_LIMIT = 1000
 
 function show(value: unknown): string {
   try {
@@ -265,4 +279,105 @@ export function validateInstant(field: string, value: unknown): Date {
     )
   }
   return date
+}
+
+/**
+ * An event name (`sendEvent`, `waitForEvent`) or a published value's key (`setEvent`,
+ * `getEvent`): 1-200 characters of well-formed Unicode, no NUL, not only white space
+ * (`ValidationError` otherwise). `kind` names it in the error.
+ */
+export function validateEventName(name: unknown, kind: 'event' | 'value key' = 'event'): string {
+  if (
+    typeof name !== 'string' ||
+    name.length < 1 ||
+    name.length > 200 ||
+    !name.trim() ||
+    name.includes('\u0000') ||
+    !name.isWellFormed()
+  ) {
+    throw new ValidationError(
+      `${kind} name`,
+      name,
+      '1-200 characters of well-formed Unicode, no NUL, not only white space',
+    )
+  }
+  return name
+}
+
+/**
+ * An idempotency key: null/undefined (none) or 1-512 characters of well-formed Unicode without
+ * NUL (a lone surrogate would be stored as U+FFFD and collide with another key).
+ */
+export function validateIdempotencyKey(key: unknown): string | null {
+  if (key === undefined || key === null) return null
+  if (
+    typeof key !== 'string' ||
+    key.length < 1 ||
+    key.length > 512 ||
+    key.includes('\u0000') ||
+    !key.isWellFormed()
+  ) {
+    throw new ValidationError(
+      'idempotencyKey',
+      key,
+      'a string of 1-512 characters of well-formed Unicode without NUL',
+    )
+  }
+  return key
+}
+
+/**
+ * Validates the options of a paged list ({@link PageOptions}): `limit` an integer from 1 to
+ * {@link MAX_PAGE_LIMIT} (default {@link DEFAULT_PAGE_LIMIT}); `after` a name (`'name'` cursors)
+ * or a positive integer id (`'id'` cursors). Throws `ValidationError` naming the field.
+ */
+export function validatePage<C extends string | number>(
+  options: { readonly limit?: number; readonly after?: C } | undefined,
+  cursor: 'name' | 'id',
+): { limit: number; after: C | undefined } {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ValidationError('options', options, 'an object with limit and after')
+  }
+  const limit = validateInt('limit', options?.limit ?? DEFAULT_PAGE_LIMIT, 1, MAX_PAGE_LIMIT)
+  const after = options?.after
+  if (after === undefined) return { limit, after: undefined }
+  if (cursor === 'id') return { limit, after: validateInt('after', after, 0) as C }
+  if (
+    typeof after !== 'string' ||
+    after.length > 255 ||
+    !after.isWellFormed() ||
+    after.includes('\u0000')
+  ) {
+    throw new ValidationError(
+      'after',
+      after,
+      'the name of the last item of the previous page (a string of at most 255 characters)',
+    )
+  }
+  return { limit, after: after as C }
+}
+
+/**
+ * Reads every page of a paged list, `pageSize` items per call, and returns all items: for callers
+ * that need the whole set (and know it is small). `cursorOf` gives an item's cursor.
+ *
+ * @example
+ * ```ts
+ * const queues = await listAll((page) => store.queues.list(page), (q) => q.name)
+ * ```
+ */
+export async function listAll<T, C extends string | number>(
+  // the cursor type C is inferred from cursorOf, not from here
+  list: (page: { limit: number; after?: any }) => Promise<T[]>,
+  cursorOf: (item: T) => C,
+  pageSize = MAX_PAGE_LIMIT,
+): Promise<T[]> {
+  const out: T[] = []
+  let after: C | undefined
+  for (;;) {
+    const page = await list(after === undefined ? { limit: pageSize } : { limit: pageSize, after })
+    out.push(...page)
+    if (page.length < pageSize) return out
+    after = cursorOf(page[page.length - 1] as T)
+  }
 }

@@ -1,14 +1,15 @@
-import type {
-  ListMessagesOptions,
-  QueueMessage,
-  QueueMetrics,
-  QueueRecord,
-  RunRecord,
-  RunStatus,
-  StepRecord,
-  Store,
-  WorkerRecord,
-  WorkflowRecord,
+import {
+  type ListMessagesOptions,
+  MAX_PAGE_LIMIT,
+  type QueueMessage,
+  type QueueMetrics,
+  type QueueRecord,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type Store,
+  type WorkerRecord,
+  type WorkflowRecord,
 } from '@pgqrs/core'
 import { admin } from '@pgqrs/queue'
 
@@ -37,11 +38,11 @@ export interface DashboardSource {
   /** The store's backend name (`postgres`, `sqlite`, `turso`, …): shown in the header. */
   readonly backend: string
   /**
-   * Counts of every queue. Today this is `admin.allQueueMetrics()`, which counts the archive (its
-   * cost grows with the archive): the dashboard calls it only from its sampler, never per page view.
+   * Counts of the queues (the first 1000 by name): `admin.allQueueMetrics()`, which counts the
+   * archive on its indexes; the dashboard calls it only from its sampler, never per page view.
    */
   queueMetrics(): Promise<QueueMetrics[]>
-  /** All queues (names and ids), for the worker table. */
+  /** The queues (names and ids; the first 1000 by name), for the worker table. */
   queues(): Promise<QueueRecord[]>
   /** Registered workers, live ones first, at most `limit`. */
   workers(options: { limit: number }): Promise<WorkerRecord[]>
@@ -58,7 +59,7 @@ export interface DashboardSource {
   messageRun(messageId: number): Promise<RunRecord | null>
   /** Every delivery of a message with its outcome and error, oldest first (not in the store yet). */
   messageAttempts?(id: number, options: { limit: number }): Promise<MessageAttempt[]>
-  /** Workflow definitions. */
+  /** Workflow definitions (the first 1000 by name). */
   workflows(): Promise<WorkflowRecord[]>
   /** Runs, newest first, at most `limit`. */
   runs(options: { workflow?: string; status?: RunStatus; limit: number }): Promise<RunRecord[]>
@@ -95,10 +96,9 @@ const LIVE_FIRST = (a: WorkerRecord, b: WorkerRecord) =>
   b.heartbeatAt.getTime() - a.heartbeatAt.getTime()
 
 /**
- * A {@link DashboardSource} on today's `admin(store)` and store repositories. Three reads are not
- * bounded in the store yet, and are cut here after the query: `workers` (the registry is read
- * whole), `steps` (all steps of the run) and `queueMetrics` (counts the archive). The optional
- * members are absent: the store has no message cancel, attempt history or run counts yet.
+ * A {@link DashboardSource} on today's `admin(store)` and store repositories; every read is one
+ * bounded page of the store's paged lists. The optional members are absent: the store has no
+ * message cancel, attempt history or run counts yet.
  *
  * @example
  * ```ts
@@ -109,17 +109,21 @@ export function storeSource(store: Store): DashboardSource {
   const a = admin(store)
   return {
     backend: store.backend,
-    queueMetrics: () => a.allQueueMetrics(),
-    queues: () => store.queues.list(),
+    queueMetrics: () => a.allQueueMetrics({ limit: MAX_PAGE_LIMIT }),
+    queues: () => store.queues.list({ limit: MAX_PAGE_LIMIT }),
     async workers({ limit }) {
-      // not bounded in the store: WorkerRepository.list has no limit (reported as a needed API)
-      return (await store.workers.list()).sort(LIVE_FIRST).slice(0, limit)
+      // live ones first: a page of live workers, topped up with stopped ones (two bounded reads)
+      const page = Math.min(limit, MAX_PAGE_LIMIT)
+      const live = await store.workers.list({ live: true, limit: page })
+      const stopped =
+        live.length < page ? await store.workers.list({ live: false, limit: page }) : []
+      return [...live, ...stopped].sort(LIVE_FIRST).slice(0, limit)
     },
     worker: (id) => store.workers.get(id),
     messages: (queue, { state, limit }) => store.messages.list(queue, { state, limit }),
     message: (id) => store.messages.get(id),
     messageRun: (messageId) => store.runs.getByMessage(messageId),
-    workflows: () => store.workflows.list(),
+    workflows: () => store.workflows.list({ limit: MAX_PAGE_LIMIT }),
     runs: ({ workflow, status, limit }) =>
       store.runs.list({
         limit,
@@ -127,10 +131,8 @@ export function storeSource(store: Store): DashboardSource {
         ...(status ? { status } : {}),
       }),
     run: (id) => store.runs.get(id),
-    async steps(runId, { limit }) {
-      // not bounded in the store: StepRepository.list has no limit (reported as a needed API)
-      return (await store.steps.list(runId)).slice(0, limit)
-    },
+    steps: (runId, { limit }) =>
+      store.steps.list(runId, { limit: Math.min(limit, MAX_PAGE_LIMIT) }),
     async replayMessage(id) {
       await a.replay(id)
     },

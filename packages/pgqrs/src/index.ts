@@ -63,6 +63,9 @@ export type {
   RunStatus,
   StepRecord,
   StepStatus,
+  EventRecord,
+  SendEventOptions,
+  SentEvent,
   QueueMetrics,
   WorkerHealth,
   Store,
@@ -106,6 +109,7 @@ export {
   defineWorkflow,
   workflowWorker,
   RunHandle,
+  sendEvent,
   TransientStepError,
   NonRetryableError,
   PausedError,
@@ -133,4 +137,5 @@ export type {
   StepAcquisition,
   StepGuard,
   StoredError,
+  WaitForEventOptions,
 } from '@pgqrs/workflow'

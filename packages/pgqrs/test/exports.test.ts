@@ -58,6 +58,7 @@ const PUBLIC_VALUES = [
   'pauseError',
   'producer',
   'run',
+  'sendEvent',
   'worker',
   'workflow',
   'workflowHandler',

@@ -1,9 +1,14 @@
 import {
   ConfigError,
+  ANONYMOUS_WORKER_PREFIX,
   ConflictError,
   type HandlerMetrics,
   InvalidStateTransitionError,
   type ListRunsOptions,
+  type ListWorkersOptions,
+  listAll,
+  MAX_DELAY_MS,
+  type PageOptions,
   NotFoundError,
   type QueueMessage,
   type QueueMetrics,
@@ -56,13 +61,16 @@ export interface Admin {
   createQueue(name: string): Promise<QueueRecord>
   /** The queue, or `QueueNotFoundError`. */
   getQueue(name: string): Promise<QueueRecord>
-  listQueues(): Promise<QueueRecord[]>
+  /** Queues by name, one page (default 100, at most 1000) after the name `after`. */
+  listQueues(options?: PageOptions<string>): Promise<QueueRecord[]>
   /** Refused (`ConflictError`) while it has active messages, unless `force`. */
   deleteQueue(name: string, options?: { force?: boolean }): Promise<void>
   /** Deletes every message of the queue; returns how many. */
   purgeQueue(name: string): Promise<number>
   queueMetrics(name: string): Promise<QueueMetrics>
-  allQueueMetrics(): Promise<QueueMetrics[]>
+  /** Metrics of one page of queues by name (default 100, at most 1000). */
+  allQueueMetrics(options?: PageOptions<string>): Promise<QueueMetrics[]>
+  /** Totals over every queue (read page by page) and the worker registry. */
   systemStats(): Promise<SystemStats>
   /** Worker counts of one queue. */
   workerStats(queue: string, options?: { staleAfterMs?: number }): Promise<WorkerHealth>
@@ -76,7 +84,13 @@ export interface Admin {
     queue?: string
     includeDead?: boolean
   }): Promise<number>
-  workers(options?: { queue?: string }): Promise<WorkerRecord[]>
+  /** Workers by id, one page (default 100, at most 1000); filter by queue, or live/stopped. */
+  workers(options?: ListWorkersOptions): Promise<WorkerRecord[]>
+  /**
+   * Deletes the rows of workers stopped more than `olderThanMs` ago (only anonymous ones with
+   * `anonymousOnly`); returns how many. Anonymous rows are removed after a day without this call.
+   */
+  purgeStoppedWorkers(options: { olderThanMs: number; anonymousOnly?: boolean }): Promise<number>
   workerHealth(options?: { staleAfterMs?: number; queue?: string }): Promise<WorkerHealth>
   /** Suspends a worker (its loop stops leasing at its next heartbeat). */
   suspendWorker(nameOrId: string | number): Promise<WorkerRecord>
@@ -104,8 +118,8 @@ export interface Admin {
   ): Promise<WorkerRecord>
   /** Workflow runs, newest first. */
   runs(options?: ListRunsOptions): Promise<RunRecord[]>
-  /** Steps of a run in the order they started. */
-  steps(runId: number): Promise<StepRecord[]>
+  /** Steps of a run in the order they started, one page (default 100, at most 1000) after step id `after`. */
+  steps(runId: number, options?: PageOptions<number>): Promise<StepRecord[]>
   /** Asks a run to stop: CANCELLING now, CANCELLED at its next step boundary or delivery. */
   cancelRun(runId: number): Promise<RunRecord>
   /** Wakes a SLEEPING or PAUSED run now instead of at its wake time. */
@@ -187,7 +201,7 @@ export function admin(store: Store): Admin {
           problems.push(
             `the schema is newer than this pgqrs (installed ${schema.installed}, this version knows up to ${schema.expected}; unknown ${schema.unknown.join(', ')}): upgrade pgqrs here`,
           )
-        if (schema.state !== 'missing') await store.queues.list()
+        if (schema.state !== 'missing') await store.queues.list({ limit: 1 })
       } catch (e) {
         problems.push((e as Error).message)
       }
@@ -199,7 +213,7 @@ export function admin(store: Store): Admin {
       if (!q) throw new QueueNotFoundError(name)
       return q
     },
-    listQueues: () => store.queues.list(),
+    listQueues: (options) => store.queues.list(options),
     async deleteQueue(name, options) {
       if (!(await store.queues.delete(name, options))) throw new QueueNotFoundError(name)
     },
@@ -212,10 +226,13 @@ export function admin(store: Store): Admin {
       if (!m) throw new QueueNotFoundError(name)
       return m
     },
-    allQueueMetrics: () => store.queues.allMetrics(),
+    allQueueMetrics: (options) => store.queues.allMetrics(options),
     async systemStats() {
       const [metrics, health, migrations] = await Promise.all([
-        store.queues.allMetrics(),
+        listAll<QueueMetrics, string>(
+          (page) => store.queues.allMetrics(page),
+          (m) => m.name,
+        ),
         store.workers.health({ staleAfterMs: DEFAULT_STALE_MS }),
         store.migrations(),
       ])
@@ -256,6 +273,23 @@ export function admin(store: Store): Admin {
     },
     purgeArchived: (options) => store.messages.purgeArchived(options),
     workers: (options) => store.workers.list(options),
+    async purgeStoppedWorkers(options) {
+      if (store.workers.purgeStopped) return store.workers.purgeStopped(options)
+      // A store without the shortcut: list the stopped rows page by page, delete the old ones.
+      const olderThanMs = validateInt('olderThanMs', options?.olderThanMs, 0, MAX_DELAY_MS)
+      const stopped = await listAll<WorkerRecord, number>(
+        (page) => store.workers.list({ ...page, live: false }),
+        (w) => w.id,
+      )
+      const cutoff = Date.now() - olderThanMs
+      let n = 0
+      for (const w of stopped) {
+        if (options.anonymousOnly && !w.name.startsWith(ANONYMOUS_WORKER_PREFIX)) continue
+        if (w.shutdownAt === null || w.shutdownAt.getTime() > cutoff) continue
+        if (await store.workers.delete(w.id)) n++
+      }
+      return n
+    },
     workerHealth: (options = {}) =>
       store.workers.health({
         staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_MS,
@@ -283,7 +317,7 @@ export function admin(store: Store): Admin {
       return store.workers.transition(w.id, 'stopped')
     },
     runs: (options) => store.runs.list(options),
-    steps: (runId) => store.steps.list(runId),
+    steps: (runId, options) => store.steps.list(runId, options),
     async cancelRun(runId) {
       const r = await store.runs.transition(runId, { to: 'CANCELLING', lease: null })
       await store.messages.reschedule(r.messageId, 0)

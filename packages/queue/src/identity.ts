@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { type Store, WorkerActiveError, type WorkerRecord } from '@pgqrs/core'
+import {
+  ANONYMOUS_WORKER_PREFIX,
+  ANONYMOUS_WORKER_RETENTION_MS,
+  type Store,
+  ValidationError,
+  WorkerActiveError,
+  type WorkerRecord,
+} from '@pgqrs/core'
 
 const identities = new WeakMap<Store, Promise<WorkerRecord>>()
 
@@ -18,17 +25,62 @@ export const PROCESS_INSTANCE: string = randomBytes(12).toString('hex')
 export function processIdentity(store: Store): Promise<WorkerRecord> {
   let id = identities.get(store)
   if (!id) {
-    const name = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
-    id = store.workers.register({
-      name,
-      hostname: hostname(),
-      pid: process.pid,
-      instance: PROCESS_INSTANCE,
-    })
+    id = registerAnonymous(store, null)
     id.catch(() => identities.delete(store))
     identities.set(store, id)
   }
   return id
+}
+
+/**
+ * Removes rows of anonymous workers that stopped more than {@link ANONYMOUS_WORKER_RETENTION_MS}
+ * ago. Called whenever an anonymous row is registered, so the registry holds at most the anonymous
+ * rows of one retention period. Best effort: a failure is ignored (the next registration retries).
+ * @internal
+ */
+export async function purgeOldAnonymous(store: Store): Promise<void> {
+  try {
+    await store.workers.purgeStopped?.({
+      olderThanMs: ANONYMOUS_WORKER_RETENTION_MS,
+      anonymousOnly: true,
+    })
+  } catch {
+    // retention is housekeeping: it never fails a registration
+  }
+}
+
+/**
+ * Registers an anonymous worker row (an unnamed worker loop of `queue`, or the process identity
+ * when `queue` is null), named `anon:` + host, pid and a random suffix, and purges the stopped
+ * anonymous rows past their retention. @internal
+ */
+export async function registerAnonymous(store: Store, queue: string | null): Promise<WorkerRecord> {
+  const suffix = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+  const name = `${ANONYMOUS_WORKER_PREFIX}${queue === null ? '' : `${queue}:`}${suffix}`.slice(
+    0,
+    255,
+  )
+  const record = await store.workers.register({
+    name,
+    queue,
+    hostname: hostname(),
+    pid: process.pid,
+    instance: PROCESS_INSTANCE,
+  })
+  void purgeOldAnonymous(store)
+  return record
+}
+
+/** Throws `ValidationError` when an application-given worker name uses the anonymous prefix. @internal */
+export function checkGivenName(name: string): void {
+  if (name.startsWith(ANONYMOUS_WORKER_PREFIX)) {
+    throw new ValidationError(
+      'worker name',
+      name,
+      `a name that does not start with "${ANONYMOUS_WORKER_PREFIX}"`,
+      `Invalid worker name "${name.slice(0, 60)}": names starting with "${ANONYMOUS_WORKER_PREFIX}" are reserved for the rows pgqrs registers for unnamed workers (removed once stopped for a day)`,
+    )
+  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -63,6 +115,7 @@ export async function registerNamed(
   name: string,
   queue: string | null,
 ): Promise<WorkerRecord> {
+  checkGivenName(name)
   const me = { name, queue, hostname: hostname(), pid: process.pid, instance: PROCESS_INSTANCE }
   try {
     return await store.workers.register(me)

@@ -8,6 +8,7 @@ import {
   type ResolvedConfig,
   validateName,
 } from '@pgqrs/core'
+import { checkGivenName } from './identity.js'
 
 /** Options of a {@link Worker}; every field has a default. */
 export interface WorkerOptions {
@@ -103,7 +104,10 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     10,
     MAX_MS,
   )
-  if (o.name !== undefined) validateName('worker', o.name)
+  if (o.name !== undefined) {
+    validateName('worker', o.name)
+    checkGivenName(o.name)
+  }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new ConfigError('signal', 'signal must be an AbortSignal')
   const onSuccess = o.onSuccess ?? 'archive'

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events'
-import { hostname } from 'node:os'
 import {
   assertSchemaCurrent,
   ConfigError,
@@ -18,7 +17,7 @@ import {
   WorkerStoppedError,
 } from '@pgqrs/core'
 import { Consumer } from './consumer.js'
-import { processIdentity, registerNamed } from './identity.js'
+import { processIdentity, registerAnonymous, registerNamed } from './identity.js'
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { onLocalEnqueue } from './wakeups.js'
@@ -315,10 +314,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   async #anonymous(): Promise<WorkerRecord> {
-    const name = `worker:${this.queue}:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-    return registerNamed(this.store, name.slice(0, 255), this.queue).catch(() =>
-      processIdentity(this.store),
-    )
+    return registerAnonymous(this.store, this.queue).catch(() => processIdentity(this.store))
   }
 
   async #listen(): Promise<void> {

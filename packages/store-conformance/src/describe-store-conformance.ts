@@ -1,5 +1,6 @@
 import { describe } from 'vitest'
 import { archiveDeleteTests } from './archive-delete.js'
+import { boundsTests } from './bounds.js'
 import { deadLetterTests } from './dead-letter.js'
 import { deadRunTests } from './dead-runs.js'
 import { dequeueLeaseTests } from './dequeue-lease.js'
@@ -49,6 +50,7 @@ export function describeStoreConformance(harness: StoreHarness): void {
     archiveDeleteTests(harness)
     deadLetterTests(harness)
     workerTests(harness)
+    boundsTests(harness)
     runTests(harness)
     deadRunTests(harness)
     stepTests(harness)

@@ -56,6 +56,13 @@ export function conformancePlan(declared: Declared): PlannedSuite[] {
         : 'capabilities.notifications is false: workers poll (tested instead: listen() resolves null)',
     },
     {
+      suite: 'workflow: event wake-ups by NOTIFY',
+      included: capabilities.notifications,
+      reason: capabilities.notifications
+        ? 'capabilities.notifications is true: a waiting run is woken by NOTIFY, not by a poll'
+        : 'capabilities.notifications is false: workers find woken runs at their next poll',
+    },
+    {
       suite: 'workflow: crash recovery',
       included: shared,
       reason: shared

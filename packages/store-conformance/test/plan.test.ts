@@ -25,6 +25,7 @@ describe('conformancePlan: suites chosen by declared capabilities only', () => {
       'multi-process',
       'queue-worker: worker processes',
       'queue-worker: wake-ups by NOTIFY from another store',
+      'workflow: event wake-ups by NOTIFY',
       'workflow: crash recovery',
       'shortcut: steps.record',
     ])

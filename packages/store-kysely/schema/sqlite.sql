@@ -21,6 +21,24 @@ CREATE TABLE pgqrs_archive (
   check ((archived_at is null) <> (dead_at is null))
 );
 
+CREATE TABLE pgqrs_archive_counts (
+  queue_id integer primary key references pgqrs_queues (id) on delete cascade,
+  archived integer not null,
+  dead integer not null
+);
+
+CREATE TABLE pgqrs_events (
+  id integer primary key autoincrement,
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  name text not null,
+  payload text not null,
+  idempotency_key text,
+  created_at integer not null,
+  consumed_at integer,
+  consumed_by text,
+  unique (run_id, idempotency_key)
+);
+
 CREATE TABLE pgqrs_messages (
   id integer primary key autoincrement,
   queue_id integer not null references pgqrs_queues (id) on delete cascade,
@@ -48,6 +66,14 @@ CREATE TABLE pgqrs_queues (
   created_at integer not null
 );
 
+CREATE TABLE pgqrs_run_values (
+  run_id integer not null references pgqrs_runs (id) on delete cascade,
+  key text not null,
+  value text not null,
+  updated_at integer not null,
+  primary key (run_id, key)
+);
+
 CREATE TABLE pgqrs_runs (
   id integer primary key autoincrement,
   workflow_id integer not null references pgqrs_workflows (id) on delete cascade,
@@ -62,7 +88,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, deadline_at integer,
   unique (workflow_id, idempotency_key)
 );
 
@@ -77,7 +103,7 @@ CREATE TABLE pgqrs_steps (
   retry_at integer,
   created_at integer not null,
   started_at integer,
-  completed_at integer,
+  completed_at integer, wait_event text,
   unique (run_id, step_key)
 );
 
@@ -105,6 +131,8 @@ CREATE INDEX pgqrs_archive_archived on pgqrs_archive (queue_id, archived_at) whe
 
 CREATE INDEX pgqrs_archive_dead on pgqrs_archive (queue_id, dead_at) where dead_at is not null;
 
+CREATE INDEX pgqrs_events_pending on pgqrs_events (run_id, name, id) where consumed_at is null;
+
 CREATE INDEX pgqrs_messages_claim on pgqrs_messages (queue_id, priority desc, visible_at, id);
 
 CREATE UNIQUE INDEX pgqrs_messages_dedupe on pgqrs_messages (queue_id, dedupe_key) where dedupe_key is not null;
@@ -114,6 +142,22 @@ CREATE INDEX pgqrs_runs_status on pgqrs_runs (status, created_at desc);
 CREATE INDEX pgqrs_runs_workflow on pgqrs_runs (workflow_id, created_at desc);
 
 CREATE INDEX pgqrs_workers_queue on pgqrs_workers (queue_id, status);
+
+CREATE TRIGGER pgqrs_archive_counted_delete after delete on pgqrs_archive
+begin
+  update pgqrs_archive_counts set archived = archived - (old.archived_at is not null),
+    dead = dead - (old.dead_at is not null)
+  where queue_id = old.queue_id;
+end;
+
+CREATE TRIGGER pgqrs_archive_counted_insert after insert on pgqrs_archive
+begin
+  insert into pgqrs_archive_counts (queue_id, archived, dead)
+    select new.queue_id, new.archived_at is not null, new.dead_at is not null
+    where exists (select 1 from pgqrs_queues where id = new.queue_id)
+  on conflict (queue_id) do update set archived = archived + excluded.archived,
+    dead = dead + excluded.dead;
+end;
 
 CREATE TRIGGER pgqrs_archive_dead after insert on pgqrs_archive
 when new.dead_at is not null

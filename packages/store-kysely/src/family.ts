@@ -79,19 +79,39 @@ export interface FamilyFragments {
   elapsedMs(from: string, to: string): Fragment
   /** A bound JSON text as a JSON value of the column type. */
   json(text: string | null): Fragment
+  /** A JSON column read as JSON text (`col::text` on Postgres; the column itself on sqlite). */
+  jsonColumn(column: string): Fragment
   /** A bound instant. */
   time(date: Date | null): Fragment
   /** A bound lease token as the column type. */
   lease(token: string): Fragment
   /** True when `token` has the shape of this family's lease tokens (anything else is never current). */
   isLeaseToken(token: string): boolean
+  /**
+   * Row locks for a SELECT: `for update` / `for share` on Postgres; nothing on the sqlite family,
+   * whose single writer already serialises write transactions.
+   */
+  lock(mode: 'update' | 'share'): Fragment
+  /**
+   * A statement that NOTIFYs the store's channel with `payload` (a queue name, `run:<id>`,
+   * `value:<id>`), or null where the store sends no notifications.
+   */
+  notify(payload: string): Fragment | null
   /** Epoch ms of the store clock (the sqlite family's "now"; Postgres uses it for app-side times). */
   clock(): number
+  /**
+   * Common table expressions (each followed by a comma) that the metrics statement runs before
+   * it reads `pgqrs_archive_counts`: Postgres folds its append-only log of count deltas back to one
+   * row per queue (the statement still reads the rows as they were before the fold, so its sums are
+   * exact); empty on the sqlite family, whose triggers keep one row per queue.
+   */
+  archiveCountsFold(): Fragment
   /** Column lists as selected, with JSON as text and times in the family's form. */
   readonly columns: {
     message(alias: string, archive?: boolean): Fragment
     run(alias: string, withWorkflow?: boolean): Fragment
     step(alias: string): Fragment
+    event(alias: string): Fragment
   }
 }
 

@@ -20,6 +20,7 @@ import { TxExec } from './exec.js'
 import type { Family, FamilySql } from './family.js'
 import { listMigrations, runMigrations, schemaStatus } from './migrator.js'
 import { postgresFamily } from './postgres/family.js'
+import { KyselyEventRepository } from './repos/events.js'
 import { KyselyMessageRepository } from './repos/messages.js'
 import { KyselyQueueRepository } from './repos/queues.js'
 import { KyselyRunRepository } from './repos/runs.js'
@@ -59,6 +60,7 @@ function repositories(x: Exec, config: ResolvedConfig): StoreRepositories {
     workflows: new KyselyWorkflowRepository(x),
     runs: new KyselyRunRepository(x, config),
     steps: new KyselyStepRepository(x, config),
+    events: new KyselyEventRepository(x, config),
   }
 }
 
@@ -99,6 +101,7 @@ export class KyselyStore implements Store {
   readonly workflows: StoreRepositories['workflows']
   readonly runs: KyselyRunRepository
   readonly steps: KyselyStepRepository
+  readonly events: KyselyEventRepository
   /** The Kysely instance the store runs on. */
   readonly db: Kysely<any>
   readonly #exec: StoreExec
@@ -130,6 +133,7 @@ export class KyselyStore implements Store {
     this.workflows = repos.workflows
     this.runs = repos.runs as KyselyRunRepository
     this.steps = repos.steps as KyselyStepRepository
+    this.events = repos.events as KyselyEventRepository
   }
 
   /** The NOTIFY channel of this store's schema (Postgres), or null. */

@@ -1,4 +1,5 @@
 import type {
+  EventRecord,
   QueueMessage,
   QueueRecord,
   RunRecord,
@@ -52,6 +53,7 @@ export function runColumnList(
     json('error'),
     `${alias}.idempotency_key`,
     `${alias}.wake_at`,
+    `${alias}.deadline_at`,
     `${alias}.created_at`,
     `${alias}.updated_at`,
     `${alias}.started_at`,
@@ -73,6 +75,20 @@ export function stepColumnList(alias: string, json: (column: string) => string):
     `${alias}.created_at`,
     `${alias}.started_at`,
     `${alias}.completed_at`,
+  ].join(', ')
+}
+
+/** Event columns with table alias `alias`, JSON columns written by `json(column)`. @internal */
+export function eventColumnList(alias: string, json: (column: string) => string): string {
+  return [
+    `${alias}.id`,
+    `${alias}.run_id`,
+    `${alias}.name`,
+    json('payload'),
+    `${alias}.idempotency_key`,
+    `${alias}.created_at`,
+    `${alias}.consumed_at`,
+    `${alias}.consumed_by`,
   ].join(', ')
 }
 
@@ -192,6 +208,7 @@ export function toRun(r: Row): RunRecord {
     error: json(r.error),
     idempotencyKey: str(r.idempotency_key),
     wakeAt: dateOrNull(r.wake_at),
+    deadline: dateOrNull(r.deadline_at),
     createdAt: date(r.created_at),
     updatedAt: date(r.updated_at),
     startedAt: dateOrNull(r.started_at),
@@ -213,5 +230,19 @@ export function toStep(r: Row): StepRecord {
     createdAt: date(r.created_at),
     startedAt: dateOrNull(r.started_at),
     completedAt: dateOrNull(r.completed_at),
+  }
+}
+
+/** A row of `pgqrs_events` as an {@link EventRecord}. @internal */
+export function toEvent(r: Row): EventRecord {
+  return {
+    id: num(r.id),
+    runId: num(r.run_id),
+    name: String(r.name),
+    payload: json(r.payload),
+    idempotencyKey: r.idempotency_key === null ? null : String(r.idempotency_key),
+    createdAt: date(r.created_at),
+    consumedAt: dateOrNull(r.consumed_at),
+    consumedBy: r.consumed_by === null ? null : String(r.consumed_by),
   }
 }

@@ -1,6 +1,6 @@
 import { LeaseLostError } from '@pgqrs/core'
 import { CancelledError, Suspend } from './errors.js'
-import type { Run, StepOptions } from './run.js'
+import type { Run, StepFunction, StepOptions, WaitForEventOptions } from './run.js'
 
 /**
  * What a workflow body gets: its run's identity, an abort signal, and the durable primitives.
@@ -22,11 +22,24 @@ export interface WorkflowContext {
    * A memoised step: the first time, runs `fn` and stores its result; on replay, returns the
    * stored result without calling `fn`. Repeated names get an occurrence suffix (`name#2`).
    * Failures follow the retry policy. Let what it throws pass (rethrow what you do not handle):
-   * the engine suspends the run by throwing.
+   * the engine suspends the run by throwing. `fn(tx, { signal })`: `tx` is the transaction of a
+   * transactional step; `signal` is aborted at the step's `timeoutMs` or the run's deadline.
    */
-  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T>
+  step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T>
   /** A durable sleep: the run holds no worker while it sleeps and wakes after `ms`, also across restarts. */
   sleep(name: string, ms: number): Promise<void>
+  /**
+   * Waits for event `name` sent to this run (`sendEvent(store, runId, name, payload)` or
+   * `handle.send(name, payload)`) and returns its payload, or `undefined` after `timeoutMs`
+   * (default: no timeout). The run holds no worker slot while it waits; an event sent before the
+   * wait is kept for it, and each event is taken by exactly one wait.
+   */
+  waitForEvent<T = unknown>(name: string, options?: WaitForEventOptions): Promise<T | undefined>
+  /**
+   * Publishes `value` under `key` (latest wins), for `handle.getEvent(key)` in any process:
+   * progress, an approval URL, a partial result.
+   */
+  setEvent(key: string, value: unknown): Promise<void>
 }
 
 /** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
@@ -73,6 +86,11 @@ export class DeliveryContext implements WorkflowContext {
     return this.#run.message.queue
   }
 
+  /** The run's deadline in epoch ms, or null. */
+  get deadline(): number | null {
+    return this.#run.deadline
+  }
+
   /** The first engine signal thrown to the body, if any. */
   get interrupt(): Interrupt | null {
     return this.#interrupt
@@ -88,11 +106,19 @@ export class DeliveryContext implements WorkflowContext {
     }
   }
 
-  step<T>(name: string, fn: (tx?: any) => T | Promise<T>, options?: StepOptions): Promise<T> {
+  step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T> {
     return this.#guard(name, () => this.#run.step(name, fn, options))
   }
 
   sleep(name: string, ms: number): Promise<void> {
     return this.#guard(name, () => this.#run.sleep(name, ms))
+  }
+
+  waitForEvent<T = unknown>(name: string, options?: WaitForEventOptions): Promise<T | undefined> {
+    return this.#guard(`wait:${String(name)}`, () => this.#run.waitForEvent<T>(name, options))
+  }
+
+  setEvent(key: string, value: unknown): Promise<void> {
+    return this.#guard(`set:${String(key)}`, () => this.#run.setEvent(key, value))
   }
 }

@@ -2,9 +2,11 @@ import {
   ConfigError,
   type Store,
   ValidationError,
+  validateInt,
   validateName,
   WorkflowNotFoundError,
 } from '@pgqrs/core'
+import { MAX_WAIT_MS } from './errors.js'
 import { RunHandle } from './handle.js'
 import { resolveRetry, type StepRetryPolicy } from './retry.js'
 import type { WorkflowContext } from './context.js'
@@ -20,6 +22,12 @@ export interface WorkflowDefinitionOptions<I, O> {
   readonly retry?: Partial<StepRetryPolicy>
   /** Checked on `start()`; a failure is a `ValidationError` and nothing is stored. */
   readonly input?: InputSchema<I>
+  /**
+   * Each run must end within this many ms of its start: past it the run ends ERROR with a
+   * `TimeoutError`, whether it runs a step (its signal is aborted), sleeps or waits for an event.
+   * `start(…, { deadline })` sets an instant for one run instead.
+   */
+  readonly timeoutMs?: number
   /** The workflow body: deterministic code around `ctx.step` and `ctx.sleep`. */
   run(ctx: WorkflowContext, input: I): Promise<O> | O
 }
@@ -30,6 +38,8 @@ export interface StartOptions {
   readonly idempotencyKey?: string
   readonly delayMs?: number
   readonly priority?: number
+  /** Past this instant the run ends ERROR with a `TimeoutError` (default: now + the workflow's `timeoutMs`). */
+  readonly deadline?: Date
 }
 
 /** A defined workflow. */
@@ -96,6 +106,10 @@ export function defineWorkflow<I = unknown, O = unknown>(
   if (typeof options.run !== 'function')
     throw new ConfigError('run', `workflow "${name}" needs a run(ctx, input) function`)
   const retry = resolveRetry(options.retry)
+  const timeoutMs =
+    options.timeoutMs === undefined
+      ? undefined
+      : validateInt('timeoutMs', options.timeoutMs, 1, MAX_WAIT_MS)
   return Object.freeze({
     name,
     retry,
@@ -103,8 +117,12 @@ export function defineWorkflow<I = unknown, O = unknown>(
     async ensure(store: Store) {
       await store.workflows.ensure(name)
     },
-    async start(store: Store, input: I, startOptions: StartOptions = {}) {
+    async start(store: Store, input: I, given: StartOptions = {}) {
       const checked = checkInput(options.input, input, name)
+      const startOptions =
+        given?.deadline === undefined && timeoutMs !== undefined
+          ? { ...given, deadline: new Date(Date.now() + timeoutMs) }
+          : given
       if (!ensured(store).has(name)) {
         await store.workflows.ensure(name)
         ensured(store).add(name)

@@ -40,6 +40,8 @@ interface Ending {
   readonly wakeAt?: Date
   /** Release the message for this long; archive it when undefined. */
   readonly releaseMs?: number
+  /** The run waits for this event: released at once instead when one is pending already. */
+  readonly waitEvent?: string
 }
 
 /**
@@ -70,10 +72,21 @@ async function settle(
         // no status change of our own (a step retry): a cancel that arrived meanwhile still wins
         throw new InvalidStateTransitionError('run', 'CANCELLING', 'RUNNING', ['RUNNING'])
       }
+      let releaseMs = ending.releaseMs
+      // A wait falling asleep: the transition above locked the run's message (Postgres), so an
+      // event sent meanwhile either committed already (seen here: wake at once) or waits for this
+      // commit and then finds the message released (the send wakes it).
+      if (
+        !cancelled &&
+        ending.waitEvent !== undefined &&
+        releaseMs !== undefined &&
+        (await tx.events.pending(runId, ending.waitEvent))
+      )
+        releaseMs = 0
       const [ok] =
-        cancelled || ending.releaseMs === undefined
+        cancelled || releaseMs === undefined
           ? await tx.messages.archive([msg])
-          : await tx.messages.release([msg], ending.releaseMs)
+          : await tx.messages.release([msg], releaseMs)
       if (!ok) throw new LeaseLostError(msg.id, 'settle')
     })
   const { to } = ending
@@ -145,6 +158,7 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
   if (isStoreFailure(e)) throw e
   if (CancelledError.is(e)) return {} // already CANCELLED: archive
   if (e instanceof Suspend || PausedError.is(e)) {
+    const deadline = ctx.deadline
     const wait =
       e instanceof Suspend
         ? e
@@ -154,8 +168,10 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
           })
     return {
       ...(wait.status === 'RUNNING' ? {} : { to: wait.status, wakeAt: new Date(wait.until) }),
+      // a run with a deadline comes back at its deadline at the latest, to end ERROR then
       ...(wait.info === undefined ? {} : { error: wait.info }),
-      releaseMs: Math.max(0, wait.until - Date.now()),
+      ...(e instanceof Suspend && e.event !== undefined ? { waitEvent: e.event } : {}),
+      releaseMs: Math.max(0, Math.min(wait.until, deadline ?? wait.until) - Date.now()),
     }
   }
   return { to: 'ERROR', error: serialiseError(e) }
@@ -188,6 +204,12 @@ export async function executeDelivery(
   }
   if (status === 'CANCELLING') {
     await settle(store, run.id, msg, {})
+    return SETTLED
+  }
+  if (run.overdue) {
+    // past its deadline (it waited, slept or was queued until then): it ends ERROR, no user code
+    await run.start()
+    await settle(store, run.id, msg, { to: 'ERROR', error: serialiseError(run.deadlineError()) })
     return SETTLED
   }
   const ctx = new DeliveryContext(run, handler)

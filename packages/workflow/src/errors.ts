@@ -95,7 +95,13 @@ export class WorkflowFailedError extends PgqrsError {
 }
 
 /** Why the engine suspends a delivery: what {@link Suspend} means for the run. */
-export type SuspendKind = 'retry' | 'sleep' | 'pause'
+export type SuspendKind = 'retry' | 'sleep' | 'pause' | 'event'
+
+function describeKind(kind: SuspendKind): string {
+  if (kind === 'retry') return 'a step retry'
+  if (kind === 'event') return 'a wait for an event'
+  return kind
+}
 
 /**
  * The engine's suspension of a delivery (a step retry, a sleep or a pause), thrown out of
@@ -115,16 +121,20 @@ export class Suspend extends Error {
   /** The step (or sleep) that suspended the run. */
   readonly step: string
   readonly kind: SuspendKind
+  /** kind `event`: the event name the run waits for (a send wakes it before `until`). */
+  readonly event: string | undefined
   constructor(
     until: number,
     status: 'RUNNING' | 'PAUSED' | 'SLEEPING',
     step: string,
     kind: SuspendKind,
     info?: unknown,
+    event?: string,
   ) {
     super(
-      `pgqrs suspends this run at "${step}" (${kind === 'retry' ? 'a step retry' : kind}) until ${new Date(until).toISOString()}: rethrow this error, the engine resumes the run then`,
+      `pgqrs suspends this run at "${step}" (${describeKind(kind)}) until ${new Date(until).toISOString()}: rethrow this error, the engine resumes the run then`,
     )
+    this.event = event
     this.until = until
     this.status = status
     this.step = step
@@ -145,7 +155,7 @@ export class SuspensionSwallowedError extends PgqrsError {
   constructor(step: string, kind: SuspendKind, options?: ErrorOptions) {
     super(
       'SUSPENSION_SWALLOWED',
-      `The workflow body caught the suspension of step "${step}" (${kind === 'retry' ? 'a step retry' : kind}) and went on: do not catch what ctx.step or ctx.sleep throws without rethrowing it (a try/catch around a step must rethrow errors it does not handle)`,
+      `The workflow body caught the suspension of step "${step}" (${describeKind(kind)}) and went on: do not catch what ctx.step or ctx.sleep throws without rethrowing it (a try/catch around a step must rethrow errors it does not handle)`,
       options,
     )
     this.step = step

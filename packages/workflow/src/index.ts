@@ -11,7 +11,17 @@ export {
 } from './errors.js'
 export type { WorkflowContext } from './context.js'
 export { type StepRetryPolicy, DEFAULT_STEP_RETRY, resolveRetry, retryDelay } from './retry.js'
-export { Run, workflowStep, type StepOptions, type StepAcquisition, type StepGuard } from './run.js'
+export {
+  Run,
+  workflowStep,
+  type StepOptions,
+  type StepAcquisition,
+  type StepGuard,
+  type StepContext,
+  type StepFunction,
+  type WaitForEventOptions,
+} from './run.js'
+export { sendEvent } from './events.js'
 export { executeDelivery, type WorkflowBody } from './delivery.js'
 export { RunHandle } from './handle.js'
 export {

@@ -7,6 +7,8 @@ import {
   type StepRecord,
   type Store,
   TERMINAL_RUN_STATUSES,
+  TimeoutError,
+  validateEventName,
   validateInt,
   validateName,
 } from '@pgqrs/core'
@@ -21,12 +23,71 @@ import {
 } from './errors.js'
 import { resolveRetry, retryDelay, type StepRetryPolicy } from './retry.js'
 
+/** Options of {@link Run.waitForEvent}. */
+export interface WaitForEventOptions {
+  /**
+   * Give up after this many ms: the wait then returns `undefined` (a timeout is not an error and
+   * does not retry the run). Default: no timeout (the run waits as long as it takes).
+   */
+  readonly timeoutMs?: number
+}
+
 /** Options of {@link Run.step}. */
 export interface StepOptions {
   /** Run `fn` in a transaction (`fn(tx)` gets the Kysely transaction); the step's completion commits with your writes. */
   readonly transactional?: boolean
   /** Retry policy of this step (default: the workflow's). */
   readonly retry?: Partial<StepRetryPolicy>
+  /**
+   * Abort an execution of the step after this many ms: its `signal` (the second argument of
+   * `fn`) is aborted and the execution fails with a `TimeoutError`, which the retry policy then
+   * handles like any other failure. A run's deadline also bounds each step.
+   */
+  readonly timeoutMs?: number
+}
+
+/** The second argument of a step function. */
+export interface StepContext {
+  /** Aborted when the step's `timeoutMs` (or the run's deadline) passes. */
+  readonly signal: AbortSignal
+}
+
+/** A step function: `tx` is the transaction of a transactional step (undefined otherwise). */
+export type StepFunction<T> = (tx: any, step: StepContext) => T | Promise<T>
+
+const NEVER_ABORTED = new AbortController().signal
+
+/**
+ * Calls `fn` with a signal that is aborted after `ms` (when given): the returned promise then
+ * rejects with a `TimeoutError` naming the step, whatever `fn` does with the signal.
+ */
+function callStep<T>(
+  fn: StepFunction<T>,
+  tx: unknown,
+  ms: number | undefined,
+  key: string,
+): Promise<T> {
+  if (ms === undefined) return Promise.resolve().then(() => fn(tx, { signal: NEVER_ABORTED }))
+  const ac = new AbortController()
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const e = new TimeoutError(`step ${key}`, ms)
+      ac.abort(e)
+      reject(e)
+    }, ms)
+    Promise.resolve()
+      .then(() => fn(tx, { signal: ac.signal }))
+      .then(
+        (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        (e: unknown) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      )
+  })
 }
 
 /** What {@link Run.acquireStep} returns: run the step (`EXECUTE`) or use its stored `output` (`SKIP`). */
@@ -199,6 +260,36 @@ export class Run {
     if (r.status === 'CANCELLED') throw new CancelledError(this.id)
   }
 
+  /** The run's deadline in epoch ms, or null. */
+  get deadline(): number | null {
+    return this.#record.deadline ? this.#record.deadline.getTime() : null
+  }
+
+  /** True when the run has a deadline and it has passed. */
+  get overdue(): boolean {
+    const d = this.deadline
+    return d !== null && d <= now()
+  }
+
+  /** The error an overdue run ends with. */
+  deadlineError(): TimeoutError {
+    const d = this.#record.deadline!
+    return new TimeoutError(
+      `run ${this.id} (deadline ${d.toISOString()})`,
+      Math.max(0, d.getTime() - this.#record.createdAt.getTime()),
+    )
+  }
+
+  /** The timeout of one execution of a step: its own, bounded by the run's deadline. */
+  #stepTimeout(timeoutMs: number | undefined): number | undefined {
+    const own =
+      timeoutMs === undefined ? undefined : validateInt('timeoutMs', timeoutMs, 1, MAX_WAIT_MS)
+    const d = this.deadline
+    if (d === null) return own
+    const left = Math.max(1, d - now())
+    return own === undefined ? left : Math.min(own, left)
+  }
+
   /** The key of the next use of `name` in this delivery: `name`, then `name#2`, `name#3`, … */
   #key(name: string): string {
     validateName('step', name)
@@ -282,6 +373,11 @@ export class Run {
     if (error instanceof Suspend || CancelledError.is(error) || LeaseLostError.is(error))
       throw error
     const stored = serialiseError(error)
+    if (this.overdue) {
+      // past the run's deadline: no retry, the run ends ERROR with its TimeoutError
+      await this.#failStep(key, stored, null)
+      throw this.deadlineError()
+    }
     if (PausedError.is(error)) {
       const until = now() + error.resumeAfterMs
       await this.#failStep(key, stored, new Date(until))
@@ -317,12 +413,10 @@ export class Run {
    * result without calling `fn`. Repeated names get an occurrence suffix (`name#2`), so loops work.
    * Failures follow the retry policy (the message waits, invisible, until the retry is due).
    */
-  async step<T>(
-    name: string,
-    fn: (tx?: any) => T | Promise<T>,
-    options: StepOptions = {},
-  ): Promise<T> {
+  async step<T>(name: string, fn: StepFunction<T>, options: StepOptions = {}): Promise<T> {
     const key = this.#key(name)
+    const timeoutMs = this.#stepTimeout(options?.timeoutMs)
+    if (this.overdue) throw this.deadlineError()
     await this.#ensureRunning()
     if (
       this.#fresh &&
@@ -330,7 +424,7 @@ export class Run {
       this.store.steps.record &&
       this.#current() === 'RUNNING'
     ) {
-      return this.#freshStep(key, fn, options)
+      return this.#freshStep(key, fn, options, timeoutMs)
     }
     const step = await this.#acquire(key)
     if (step.status === 'SUCCESS') return step.output as T
@@ -339,7 +433,7 @@ export class Run {
     try {
       if (options.transactional) {
         output = await this.store.transaction(async (tx) => {
-          const value = await fn(tx.db)
+          const value = await callStep(fn, tx.db, timeoutMs, key)
           if (!(await tx.steps.complete(this.id, key, value, this.lease))) {
             throw new LeaseLostError(this.message.id, `complete step ${key}`)
           }
@@ -347,7 +441,7 @@ export class Run {
         })
         return output
       }
-      output = await fn()
+      output = await callStep(fn, undefined, timeoutMs, key)
     } catch (error) {
       return this.#recordFailure(key, step, error, policy, true) as never
     }
@@ -378,8 +472,9 @@ export class Run {
    */
   async #freshStep<T>(
     key: string,
-    fn: (tx?: any) => T | Promise<T>,
+    fn: StepFunction<T>,
     options: StepOptions,
+    timeoutMs: number | undefined,
   ): Promise<T> {
     const startedAt = now()
     let marking: Promise<AcquiredStep> | null = null
@@ -389,7 +484,7 @@ export class Run {
     }, RUNNING_MARK_MS)
     let output: T
     try {
-      output = await fn()
+      output = await callStep(fn, undefined, timeoutMs, key)
     } catch (error) {
       clearTimeout(timer)
       const step = marking ? (await (marking as Promise<AcquiredStep>)).step : null
@@ -452,6 +547,69 @@ export class Run {
     throw new Suspend(wakeAt, 'SLEEPING', key, 'sleep')
   }
 
+  /**
+   * Waits for event `name` sent to this run (`sendEvent`, `handle.send`) and returns its payload,
+   * or `undefined` once `timeoutMs` has passed. An event sent before the wait is kept for it; each
+   * event is taken by exactly one wait (the oldest pending one first). While it waits the run is
+   * SLEEPING and its message is released until the timeout: no worker slot is held, nothing
+   * polls, and a send wakes the message at once (NOTIFY on Postgres). Memoised like a step (key
+   * `wait:<name>`, `#2`… when repeated): on replay it returns what the wait got the first time.
+   * `admin.resumeRun` ends a wait early, as timed out.
+   */
+  async waitForEvent<T = unknown>(
+    name: string,
+    options: WaitForEventOptions = {},
+  ): Promise<T | undefined> {
+    validateEventName(name)
+    const timeoutMs =
+      options?.timeoutMs === undefined
+        ? MAX_WAIT_MS
+        : validateInt('timeoutMs', options.timeoutMs, 0, MAX_WAIT_MS)
+    const key = this.#key(`wait:${name}`)
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') return waitResult<T>(step.output)
+    const got = await this.store.events.consume(this.id, name, key, this.lease)
+    if (got) return got.payload as T
+    let deadline = step.retryAt?.getTime() ?? null
+    let over = false
+    if (deadline === null) {
+      deadline = now() + timeoutMs
+      if (
+        timeoutMs > 0 &&
+        !(await this.store.events.markWaiting(this.id, key, name, new Date(deadline), this.lease))
+      )
+        throw new LeaseLostError(this.message.id, `wait ${key}`)
+    } else if (this.#resumed) {
+      // woken by admin.resumeRun before the deadline with no event: the wait ends, timed out
+      this.#resumed = false
+      over = true
+    }
+    if (over || deadline <= now()) {
+      await this.#complete(key, { received: false })
+      return undefined
+    }
+    throw new Suspend(deadline, 'SLEEPING', key, 'event', undefined, name)
+  }
+
+  /**
+   * Publishes `value` under `key` for readers of this run (`handle.getEvent(key)`, from any
+   * process); the latest value wins. Memoised like a step (key `set:<key>`): a replay does not
+   * publish an older value again.
+   */
+  async setEvent(key: string, value: unknown): Promise<void> {
+    validateEventName(key, 'value key')
+    const stepKey = this.#key(`set:${key}`)
+    await this.#ensureRunning()
+    const step = await this.#acquire(stepKey)
+    if (step.status === 'SUCCESS') return
+    await this.store.transaction(async (tx) => {
+      await tx.events.setValue(this.id, key, value, this.lease)
+      if (!(await tx.steps.complete(this.id, stepKey, null, this.lease)))
+        throw new LeaseLostError(this.message.id, `complete step ${stepKey}`)
+    })
+  }
+
   /** True once the run is in a final state. */
   get terminal(): boolean {
     return TERMINAL_RUN_STATUSES.includes(this.#record.status as RunStatus)
@@ -462,8 +620,14 @@ export class Run {
 export function workflowStep<T>(
   run: Pick<Run, 'step'>,
   name: string,
-  fn: () => T | Promise<T>,
+  fn: StepFunction<T>,
   options?: StepOptions,
 ): Promise<T> {
   return run.step(name, fn, options)
+}
+
+/** What a stored wait step returns: the event's payload, or undefined (timed out). */
+function waitResult<T>(output: unknown): T | undefined {
+  const o = output as { received?: boolean; payload?: unknown } | null
+  return o?.received ? (o.payload as T) : undefined
 }

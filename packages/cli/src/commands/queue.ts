@@ -4,7 +4,13 @@ import type { Command } from 'commander'
 import { METRICS_COLUMNS, QUEUE_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
 import { parsePositive } from '../parsers.js'
-import { recordTable, rowsTable } from '../table.js'
+import { pagedTable, recordTable, rowsTable } from '../table.js'
+
+/** Options of a paged list command. */
+interface PageFlags {
+  readonly limit: number
+  readonly after?: string
+}
 
 /** `pgqrs queue create|list|get|delete|purge|metrics|handled`. */
 export function registerQueue(program: Command, ctx: CliContext): void {
@@ -23,11 +29,22 @@ export function registerQueue(program: Command, ctx: CliContext): void {
 
   queue
     .command('list')
-    .description('list every queue')
-    .action((_opts: unknown, cmd: Command) =>
+    .description('list queues by name, one page at a time')
+    .option('--limit <n>', 'at most this many (1-1000)', parsePositive, 100)
+    .option('--after <name>', 'the queues after this name (the last one of the previous page)')
+    .action((opts: PageFlags, cmd: Command) =>
       ctx.withStore(cmd, 'listing queues', async (store) => {
-        const queues = await admin(store).listQueues()
-        return { json: queues, table: () => rowsTable(queues, QUEUE_COLUMNS) }
+        const queues = await admin(store).listQueues({ limit: opts.limit, after: opts.after })
+        return {
+          json: queues,
+          table: () =>
+            pagedTable(
+              rowsTable(queues, QUEUE_COLUMNS),
+              queues.length,
+              opts.limit,
+              queues.at(-1)?.name,
+            ),
+        }
       }),
     )
 
@@ -83,12 +100,18 @@ export function registerQueue(program: Command, ctx: CliContext): void {
   queue
     .command('metrics')
     .description('message counts of one queue, or of every queue without a name')
-    .argument('[name]', 'queue name (default: every queue)')
-    .action((name: string | undefined, _opts: unknown, cmd: Command) =>
+    .argument('[name]', 'queue name (default: every queue, one page at a time)')
+    .option('--limit <n>', 'without a name: at most this many queues (1-1000)', parsePositive, 100)
+    .option('--after <name>', 'without a name: the queues after this name')
+    .action((name: string | undefined, opts: PageFlags, cmd: Command) =>
       ctx.withStore(cmd, 'reading metrics', async (store) => {
         if (name === undefined) {
-          const all = await admin(store).allQueueMetrics()
-          return { json: all, table: () => rowsTable(all, METRICS_COLUMNS) }
+          const all = await admin(store).allQueueMetrics({ limit: opts.limit, after: opts.after })
+          return {
+            json: all,
+            table: () =>
+              pagedTable(rowsTable(all, METRICS_COLUMNS), all.length, opts.limit, all.at(-1)?.name),
+          }
         }
         const m = await admin(store).queueMetrics(name)
         return { json: m, table: () => rowsTable([m], METRICS_COLUMNS) }

@@ -1,10 +1,10 @@
 import { NotFoundError, RUN_STATUSES, type RunRecord, type RunStatus } from '@pgqrs/core'
 import { admin } from '@pgqrs/queue'
 import type { Command } from 'commander'
-import { RUN_COLUMNS, STEP_COLUMNS } from '../columns.js'
+import { EVENT_COLUMNS, RUN_COLUMNS, STEP_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
-import { parseChoiceList, parsePositive } from '../parsers.js'
-import { jsonText, recordTable, resultText, rowsTable } from '../table.js'
+import { parseChoiceList, parseJson, parsePositive } from '../parsers.js'
+import { jsonText, pagedTable, recordTable, resultText, rowsTable } from '../table.js'
 
 /** A run as a field table, its JSON values as JSON text. */
 function runTable(run: RunRecord): string {
@@ -22,7 +22,7 @@ interface ListOptions {
   readonly limit: number
 }
 
-/** `pgqrs runs list|show ID|cancel ID`. */
+/** `pgqrs runs list|show ID|cancel ID|send-event ID NAME JSON|events ID`. */
 export function registerRuns(program: Command, ctx: CliContext): void {
   const runs = program.command('runs').description('workflow runs and their steps')
 
@@ -51,14 +51,23 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .command('show')
     .description('one run and its steps')
     .argument('<id>', 'run id', parsePositive)
-    .action((id: number, _opts: unknown, cmd: Command) =>
+    .option('--steps <n>', 'at most this many steps (1-1000)', parsePositive, 100)
+    .option('--after-step <id>', 'the steps after this step id', parsePositive)
+    .action((id: number, opts: { steps: number; afterStep?: number }, cmd: Command) =>
       ctx.withStore(cmd, `reading run ${id}`, async (store) => {
         const run = await store.runs.get(id)
         if (!run) throw new NotFoundError('run', id)
-        const steps = await admin(store).steps(id)
+        const steps = await admin(store).steps(id, {
+          limit: opts.steps,
+          ...(opts.afterStep === undefined ? {} : { after: opts.afterStep }),
+        })
+        const events = await store.events.list(id)
         return {
-          json: { run, steps },
-          table: () => `${runTable(run)}\nsteps:\n${rowsTable(steps, STEP_COLUMNS)}`,
+          json: { run, steps, events },
+          table: () =>
+            `${runTable(run)}\nsteps:\n${pagedTable(rowsTable(steps, STEP_COLUMNS), steps.length, opts.steps, steps.at(-1)?.id, '--after-step')}${
+              events.length > 0 ? `\nevents:\n${rowsTable(events, EVENT_COLUMNS)}` : ''
+            }`,
         }
       }),
     )
@@ -71,6 +80,49 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       ctx.withStore(cmd, `cancelling run ${id}`, async (store) => {
         const run = await admin(store).cancelRun(id)
         return { json: run, table: () => runTable(run) }
+      }),
+    )
+
+  runs
+    .command('send-event')
+    .description(
+      'send an event to a run: its ctx.waitForEvent(name) gets the payload (a waiting run wakes now)',
+    )
+    .argument('<id>', 'run id', parsePositive)
+    .argument('<name>', 'event name')
+    .argument('[json]', 'the payload, a JSON document (default null)', parseJson)
+    .option('--idempotency-key <key>', 'a second send with this key to the run stores nothing')
+    .action(
+      (
+        id: number,
+        name: string,
+        payload: unknown,
+        opts: { idempotencyKey?: string },
+        cmd: Command,
+      ) =>
+        ctx.withStore(cmd, `sending event ${name} to run ${id}`, async (store) => {
+          const sent = await store.events.send(id, name, payload === undefined ? null : payload, {
+            idempotencyKey: opts.idempotencyKey,
+          })
+          return {
+            json: sent,
+            table: () =>
+              `${rowsTable([sent.event], EVENT_COLUMNS)}\n${
+                sent.created ? '' : 'already sent with this idempotency key: nothing stored\n'
+              }${sent.woke ? 'the waiting run was woken\n' : ''}`,
+          }
+        }),
+    )
+
+  runs
+    .command('events')
+    .description('the events sent to a run, oldest first, and which wait took each')
+    .argument('<id>', 'run id', parsePositive)
+    .action((id: number, _opts: unknown, cmd: Command) =>
+      ctx.withStore(cmd, `reading the events of run ${id}`, async (store) => {
+        if (!(await store.runs.get(id))) throw new NotFoundError('run', id)
+        const events = await store.events.list(id)
+        return { json: events, table: () => rowsTable(events, EVENT_COLUMNS) }
       }),
     )
 }

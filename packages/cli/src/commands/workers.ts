@@ -4,8 +4,8 @@ import type { Command } from 'commander'
 import { WORKER_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
 import type { Output } from '../output.js'
-import { parseNonNegative } from '../parsers.js'
-import { recordTable, rowsTable } from '../table.js'
+import { parseNonNegative, parsePositive } from '../parsers.js'
+import { pagedTable, recordTable, rowsTable } from '../table.js'
 
 /** A worker name, or its numeric id when no worker has that name. */
 async function workerRef(store: Store, name: string): Promise<string | number> {
@@ -23,10 +23,43 @@ export function registerWorkers(program: Command, ctx: CliContext): void {
     .command('list')
     .description('registered producers, consumers and worker loops')
     .option('--queue <name>', 'only the workers of this queue')
-    .action((opts: { queue?: string }, cmd: Command) =>
-      ctx.withStore(cmd, 'listing workers', async (store) => {
-        const list = await admin(store).workers({ queue: opts.queue })
-        return { json: list, table: () => rowsTable(list, WORKER_COLUMNS) }
+    .option('--live', 'only workers that are not stopped')
+    .option('--limit <n>', 'at most this many (1-1000)', parsePositive, 100)
+    .option(
+      '--after <id>',
+      'the workers after this id (the last one of the previous page)',
+      parsePositive,
+    )
+    .action(
+      (opts: { queue?: string; live?: boolean; limit: number; after?: number }, cmd: Command) =>
+        ctx.withStore(cmd, 'listing workers', async (store) => {
+          const list = await admin(store).workers({
+            queue: opts.queue,
+            limit: opts.limit,
+            ...(opts.after === undefined ? {} : { after: opts.after }),
+            ...(opts.live ? { live: true } : {}),
+          })
+          return {
+            json: list,
+            table: () =>
+              pagedTable(rowsTable(list, WORKER_COLUMNS), list.length, opts.limit, list.at(-1)?.id),
+          }
+        }),
+    )
+
+  workers
+    .command('purge')
+    .description('delete the rows of workers stopped longer than --older-than (ms)')
+    .requiredOption('--older-than <ms>', 'stopped at least this long ago, in ms', parseNonNegative)
+    .option('--anonymous-only', 'only rows of unnamed workers (named "anon:…")')
+    .action((opts: { olderThan: number; anonymousOnly?: boolean }, cmd: Command) =>
+      ctx.withStore(cmd, 'purging stopped workers', async (store) => {
+        const purged = await admin(store).purgeStoppedWorkers({
+          olderThanMs: opts.olderThan,
+          anonymousOnly: opts.anonymousOnly === true,
+        })
+        const result = { purged }
+        return { json: result, table: () => recordTable(result) }
       }),
     )
 

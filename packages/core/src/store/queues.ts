@@ -1,4 +1,5 @@
 import type { QueueRecord } from '../types.js'
+import type { PageOptions } from './page.js'
 
 /** Counts for one queue, computed in one query. */
 export interface QueueMetrics {
@@ -13,6 +14,10 @@ export interface QueueMetrics {
   readonly dead: number
   /** Age of the oldest message that is visible now, in ms; null when none is. */
   readonly oldestPendingAgeMs: number | null
+  /**
+   * Enqueue time of the newest active message, or of the last archived or last dead-lettered
+   * message when that one is newer (the archive is probed at the end of its indexes, not scanned).
+   */
   readonly newestEnqueuedAt: Date | null
 }
 
@@ -24,8 +29,8 @@ export interface QueueRepository {
   ensure(name: string): Promise<QueueRecord>
   /** The queue, or null. */
   get(name: string): Promise<QueueRecord | null>
-  /** All queues, by name. */
-  list(): Promise<QueueRecord[]>
+  /** Queues by name, one page (default 100, at most 1000) after the name `after`. */
+  list(options?: PageOptions<string>): Promise<QueueRecord[]>
   /**
    * Deletes a queue and its archive. Refused with `ConflictError` while it has active (pending,
    * delayed or leased) messages or workflow runs, unless `force`. Returns false when it did not exist.
@@ -33,8 +38,12 @@ export interface QueueRepository {
   delete(name: string, options?: { force?: boolean }): Promise<boolean>
   /** Deletes every message of the queue (active, archived and dead); returns how many. */
   purge(name: string): Promise<number>
-  /** Metrics for one queue (null when it does not exist) — one query. */
+  /**
+   * Metrics for one queue (null when it does not exist) — one query. Its cost does not grow with
+   * the archive: archived and dead come from counts that the archive's triggers keep
+   * (`pgqrs_archive_counts`), never from counting archived rows.
+   */
   metrics(name: string): Promise<QueueMetrics | null>
-  /** Metrics for every queue — one query. */
-  allMetrics(): Promise<QueueMetrics[]>
+  /** Metrics of one page of queues by name (default 100, at most 1000) — one query. */
+  allMetrics(options?: PageOptions<string>): Promise<QueueMetrics[]>
 }

@@ -2,7 +2,12 @@ import type { ResolvedConfig } from '../config.js'
 import type { QueueRecord } from '../types.js'
 import type { MessageRepository } from './messages.js'
 import type { QueueRepository } from './queues.js'
-import type { RunRepository, StepRepository, WorkflowRepository } from './workflows.js'
+import type {
+  EventRepository,
+  RunRepository,
+  StepRepository,
+  WorkflowRepository,
+} from './workflows.js'
 import type { WorkerRepository } from './workers.js'
 
 /** What a store can do; queue, workflow and the conformance suite branch on this only. */
@@ -29,6 +34,8 @@ export interface StoreRepositories {
   readonly workflows: WorkflowRepository
   readonly runs: RunRepository
   readonly steps: StepRepository
+  /** Events sent into runs and values published by them. */
+  readonly events: EventRepository
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { WorkerRecord, WorkerStatus } from '../types.js'
+import type { PageOptions } from './page.js'
 
 /** Registration data of a worker. */
 export interface RegisterWorker {
@@ -13,6 +14,13 @@ export interface RegisterWorker {
    * this many ms, e.g. the row of a crashed process that is being restarted.
    */
   readonly takeOverAfterMs?: number
+}
+
+/** Filter and page of {@link WorkerRepository.list}. */
+export interface ListWorkersOptions extends PageOptions<number> {
+  readonly queue?: string
+  /** true: only workers that are not stopped; false: only stopped ones. */
+  readonly live?: boolean
 }
 
 /** Worker counts by status, computed in one query. */
@@ -36,8 +44,11 @@ export interface WorkerRepository {
   register(worker: RegisterWorker): Promise<WorkerRecord>
   get(id: number): Promise<WorkerRecord | null>
   getByName(name: string): Promise<WorkerRecord | null>
-  /** Workers, optionally of one queue, by id. */
-  list(options?: { queue?: string }): Promise<WorkerRecord[]>
+  /**
+   * Workers by id, one page (default 100, at most 1000) after the id `after`; optionally only those
+   * of one queue, and only live (not stopped) ones with `live: true` or stopped ones with `live: false`.
+   */
+  list(options?: ListWorkersOptions): Promise<WorkerRecord[]>
   /** Records a heartbeat (database clock); false when the worker does not exist. */
   heartbeat(id: number): Promise<boolean>
   /**
@@ -51,4 +62,10 @@ export interface WorkerRepository {
   health(options: { staleAfterMs: number; queue?: string }): Promise<WorkerHealth>
   /** Deletes a stopped worker; false when it does not exist or is not stopped. */
   delete(id: number): Promise<boolean>
+  /**
+   * Optional (retention; `admin.purgeStoppedWorkers` falls back to `list` and `delete`). Deletes
+   * stopped workers that stopped more than `olderThanMs` ago; with `anonymousOnly`, only the rows
+   * of workers that were never given a name (see `ANONYMOUS_WORKER_PREFIX`). Returns how many.
+   */
+  purgeStopped?(options: { olderThanMs: number; anonymousOnly?: boolean }): Promise<number>
 }

@@ -1,11 +1,20 @@
-import type { QueueMessage, RunRecord, RunStatus, StepRecord, WorkflowRecord } from '../types.js'
+import type {
+  EventRecord,
+  QueueMessage,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  WorkflowRecord,
+} from '../types.js'
+import type { PageOptions } from './page.js'
 
 /** Workflow definitions; each name maps 1:1 to a queue of the same name. */
 export interface WorkflowRepository {
   /** Get-or-create the workflow and its queue; safe under concurrency. */
   ensure(name: string): Promise<WorkflowRecord>
   get(name: string): Promise<WorkflowRecord | null>
-  list(): Promise<WorkflowRecord[]>
+  /** Workflows by name, one page (default 100, at most 1000) after the name `after`. */
+  list(options?: PageOptions<string>): Promise<WorkflowRecord[]>
 }
 
 /** Options of {@link RunRepository.start}. */
@@ -14,6 +23,8 @@ export interface StartRunOptions {
   readonly idempotencyKey?: string | null
   readonly delayMs?: number
   readonly priority?: number
+  /** Past this instant the run ends ERROR with a `TimeoutError`, waiting or not. */
+  readonly deadline?: Date | null
 }
 
 /** A change of run status by {@link RunRepository.transition}. */
@@ -140,6 +151,74 @@ export interface StepRepository {
     options?: { early?: boolean },
   ): Promise<boolean>
   get(runId: number, stepKey: string): Promise<StepRecord | null>
-  /** Steps of a run in the order they were first started. */
-  list(runId: number): Promise<StepRecord[]>
+  /**
+   * Steps of a run in the order they were first started (by step id), one page (default 100, at
+   * most 1000) after the step id `after`.
+   */
+  list(runId: number, options?: PageOptions<number>): Promise<StepRecord[]>
+}
+
+/** Options of {@link EventRepository.send}. */
+export interface SendEventOptions {
+  /** A second send with the same key to the same run stores nothing and returns the first event. */
+  readonly idempotencyKey?: string | null
+}
+
+/** Result of {@link EventRepository.send}. */
+export interface SentEvent {
+  readonly event: EventRecord
+  /** False when the idempotency key was used already (then `event` is the first one). */
+  readonly created: boolean
+  /** True when the send woke the run (it was waiting for this name, its message released). */
+  readonly woke: boolean
+}
+
+/**
+ * Events into runs and values out of them. A run waits for an event with a wait step: the step is
+ * RUNNING, marked with the event name, and the run's message is released until the wait's timeout;
+ * `send` stores the event and makes that message visible at once (and, on Postgres, NOTIFYs the
+ * workflow's queue), so the waiting run holds no worker and nothing polls for it.
+ */
+export interface EventRepository {
+  /**
+   * Stores an event for run `runId` (`NotFoundError` when there is no such run) and wakes the run
+   * when it waits for `name`. Safe against a run that is falling asleep at the same moment: either
+   * the wait sees the event when it settles, or the send sees the released message.
+   */
+  send(
+    runId: number,
+    name: string,
+    payload: unknown,
+    options?: SendEventOptions,
+  ): Promise<SentEvent>
+  /**
+   * Takes the oldest pending event `name` of the run for wait step `stepKey` and completes that
+   * step with `{ received: true, payload }`, in one transaction fenced by `lease`. Null when no
+   * event is pending (nothing changes).
+   */
+  consume(
+    runId: number,
+    name: string,
+    stepKey: string,
+    lease: string | null,
+  ): Promise<{ readonly payload: unknown } | null>
+  /**
+   * Marks the RUNNING wait step `stepKey` as waiting for `name` until `deadline` (kept in the
+   * step's `retryAt`), fenced. False when the step is not RUNNING.
+   */
+  markWaiting(
+    runId: number,
+    stepKey: string,
+    name: string,
+    deadline: Date,
+    lease: string | null,
+  ): Promise<boolean>
+  /** True when an event `name` of the run is pending (sent and not consumed). */
+  pending(runId: number, name: string): Promise<boolean>
+  /** The run's events, oldest first. */
+  list(runId: number): Promise<EventRecord[]>
+  /** Publishes `value` under `key` for the run (latest wins); fenced by `lease`. */
+  setValue(runId: number, key: string, value: unknown, lease: string | null): Promise<void>
+  /** The value published under `key`, or null when none was. */
+  getValue(runId: number, key: string): Promise<{ readonly value: unknown } | null>
 }

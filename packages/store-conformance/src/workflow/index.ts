@@ -4,23 +4,27 @@ import { planned } from '../plan.js'
 import { cancellationTests } from './cancellation.js'
 import { crashTests } from './crash.js'
 import { engineSignalTests } from './engine-signals.js'
+import { eventTests } from './events.js'
 import { idiomaticApiTests } from './idiomatic-api.js'
 import { memoisedStepTests } from './memoised-steps.js'
 import { recoveryTests } from './recovery.js'
 import { retryTests } from './retries.js'
 import { seedsApiTests } from './seeds-api.js'
 import { sleepTests } from './sleep.js'
+import { timeoutTests } from './timeouts.js'
 import { transactionalStepTests } from './transactional.js'
 
 export { cancellationTests } from './cancellation.js'
 export { crashTests } from './crash.js'
 export { engineSignalTests } from './engine-signals.js'
+export { eventTests } from './events.js'
 export { idiomaticApiTests } from './idiomatic-api.js'
 export { memoisedStepTests } from './memoised-steps.js'
 export { recoveryTests } from './recovery.js'
 export { retryTests } from './retries.js'
 export { seedsApiTests } from './seeds-api.js'
 export { sleepTests } from './sleep.js'
+export { timeoutTests } from './timeouts.js'
 export { transactionalStepTests } from './transactional.js'
 
 /**
@@ -47,6 +51,8 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     recoveryTests(harness)
     transactionalStepTests(harness)
     engineSignalTests(harness)
+    eventTests(harness)
+    timeoutTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Timestamp } from '../database.js'
 import type { ExecOptions } from '../exec.js'
 import type { FamilyFragments, FamilySql } from '../family.js'
-import { MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
+import { eventColumnList, MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
 import { PostgresExec } from './exec.js'
 import { postgresMessages } from './messages.js'
 import { postgresRuns } from './runs.js'
@@ -43,6 +43,9 @@ function messageColumns(alias: string, archive = false) {
 
 const jsonAsText = (alias: string) => (c: string) => `${alias}.${c}::text as ${c}`
 
+/** First key of the advisory lock that serialises folds of `pgqrs_archive_counts` ('pgqr'). */
+const FOLD_LOCK = 0x70677172
+
 /** Options of {@link postgresFamily}. @internal */
 export interface PostgresFamilyOptions {
   readonly schema: string
@@ -67,15 +70,30 @@ export function postgresFamily(options: PostgresFamilyOptions): FamilySql {
     elapsedMs: (from, to) =>
       sql.raw(`(date_part('epoch', ${to}) - date_part('epoch', ${from})) * 1000`),
     json: (text) => sql`cast(${text} as jsonb)`,
+    jsonColumn: (column) => sql.raw(`${column}::text`),
     time: (date) => sql`cast(${date === null ? null : date.toISOString()} as timestamptz)`,
     lease: (token) => sql`${token}::uuid`,
     isLeaseToken: (token) => UUID.test(token),
+    lock: (mode) => (mode === 'update' ? sql`for update` : sql`for share`),
+    notify: (payload) =>
+      channel === null ? null : sql`select pg_catalog.pg_notify(${channel}, ${payload})`,
+    // One folder at a time (a try-lock: a second one skips the fold, never waits or deadlocks).
+    archiveCountsFold: () => sql`fold_ok as (
+        select pg_catalog.pg_try_advisory_xact_lock(${FOLD_LOCK}::int4, pg_catalog.hashtext(${schema})) as ok),
+      fold_gone as (delete from ${sql.id(schema, 'pgqrs_archive_counts')} c where (select ok from fold_ok)
+        returning c.queue_id, c.archived, c.dead),
+      fold_back as (insert into ${sql.id(schema, 'pgqrs_archive_counts')} (queue_id, archived, dead)
+        select g.queue_id, sum(g.archived), sum(g.dead) from fold_gone g
+        where g.queue_id in (select id from ${sql.id(schema, 'pgqrs_queues')})
+        group by g.queue_id having sum(g.archived) <> 0 or sum(g.dead) <> 0
+        returning 1),`,
     clock,
     columns: {
       message: messageColumns,
       run: (alias, withWorkflow = true) =>
         sql.raw(runColumnList(alias, withWorkflow, jsonAsText(alias))),
       step: (alias) => sql.raw(stepColumnList(alias, jsonAsText(alias))),
+      event: (alias) => sql.raw(eventColumnList(alias, jsonAsText(alias))),
     },
   }
   const f: FamilySql = {

@@ -4,6 +4,7 @@ import {
   type LeaseRef,
   MAX_BATCH_SIZE,
   MAX_ENQUEUE_BATCH,
+  MAX_ENQUEUE_BYTES,
   type ResolvedConfig,
   ValidationError,
   validateInt,
@@ -46,7 +47,8 @@ export function prepareItems(
     )
   }
   const batch = items.length > 1
-  return items.map((item, i) => {
+  let units = 0
+  const prepared = items.map((item, i) => {
     const at = (f: string) => (batch ? `[${i}].${f}` : f)
     if (typeof item !== 'object' || item === null || !('payload' in item)) {
       throw new ValidationError(
@@ -57,6 +59,7 @@ export function prepareItems(
       )
     }
     const payloadText = validatePayload(item.payload, config.validation, batch ? i : undefined)
+    units += payloadText.length
     const priority =
       item.priority === undefined ? 0 : validateInt(at('priority'), item.priority, -INT32, INT32)
     const delayMs =
@@ -92,6 +95,20 @@ export function prepareItems(
         : validateInt(at('timeoutMs'), item.timeoutMs, 1, INT32)
     return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, timeoutMs }
   })
+  // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
+  if (units * 3 > MAX_ENQUEUE_BYTES) {
+    let bytes = 0
+    for (const p of prepared) bytes += Buffer.byteLength(p.payloadText, 'utf8')
+    if (bytes > MAX_ENQUEUE_BYTES) {
+      throw new ValidationError(
+        'items',
+        `${bytes} bytes`,
+        `at most ${MAX_ENQUEUE_BYTES} bytes of serialised payloads per enqueue (MAX_ENQUEUE_BYTES)`,
+        `The enqueue holds ${bytes} bytes of serialised payloads in ${items.length} message(s); at most ${MAX_ENQUEUE_BYTES} bytes (MAX_ENQUEUE_BYTES) are allowed per call: split it into smaller enqueues`,
+      )
+    }
+  }
+  return prepared
 }
 
 /** Validates dequeue options. @internal */

@@ -2,9 +2,11 @@ import {
   ConflictError,
   QueueAlreadyExistsError,
   type QueueMetrics,
+  type PageOptions,
   type QueueRecord,
   type QueueRepository,
   validateName,
+  validatePage,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Db, Exec } from '../exec.js'
@@ -74,15 +76,13 @@ export class KyselyQueueRepository implements QueueRepository {
     })
   }
 
-  async list(): Promise<QueueRecord[]> {
+  async list(options?: PageOptions<string>): Promise<QueueRecord[]> {
+    const { limit, after } = validatePage(options, 'name')
     const { f } = this.#x
     return this.#x.read('queues.list', async (db) => {
-      const rows = await f
-        .q(db)
-        .selectFrom('pgqrs_queues')
-        .select(['id', 'name', 'created_at'])
-        .orderBy('name')
-        .execute()
+      let query = f.q(db).selectFrom('pgqrs_queues').select(['id', 'name', 'created_at'])
+      if (after !== undefined) query = query.where('name', '>', after)
+      const rows = await query.orderBy('name').limit(limit).execute()
       return rows.map(toQueue)
     })
   }
@@ -142,28 +142,42 @@ export class KyselyQueueRepository implements QueueRepository {
 
   async metrics(name: string): Promise<QueueMetrics | null> {
     validateName('queue', name)
-    const rows = await this.#metrics(name)
+    const rows = await this.#metrics(sql`q.name = ${name}`, 1)
     return rows[0] ?? null
   }
 
-  async allMetrics(): Promise<QueueMetrics[]> {
-    return this.#metrics(null)
+  async allMetrics(options?: PageOptions<string>): Promise<QueueMetrics[]> {
+    const { limit, after } = validatePage(options, 'name')
+    return this.#metrics(after === undefined ? sql`1 = 1` : sql`q.name > ${after}`, limit)
   }
 
-  /** One statement: counts per queue by state, with the database clock as "now". */
-  #metrics(name: string | null): Promise<QueueMetrics[]> {
+  /**
+   * One statement: counts per queue by state, with the database clock as "now". The hot table is
+   * grouped whole (it holds only active messages); the archive is never counted: archived and dead
+   * come from `pgqrs_archive_counts`, which triggers on the archive keep (migration
+   * 0005_archive_counts), and the newest finished message is one probe at the end of each of the
+   * archive's partial indexes.
+   */
+  #metrics(where: ReturnType<typeof sql>, limit: number): Promise<QueueMetrics[]> {
     const { f } = this.#x
     const m = f.t('pgqrs_messages')
     const a = f.t('pgqrs_archive')
+    const counts = f.t('pgqrs_archive_counts')
     return this.#x.read('queues.metrics', async (db) => {
       const r = await sql<Row>`
-        with now_ as (select ${f.now()} as t)
+        with ${f.archiveCountsFold()} now_ as (select ${f.now()} as t),
+        qs as (select q.id, q.name from ${f.t('pgqrs_queues')} q where ${where} order by q.name limit ${limit})
         select q.name,
           (select t from now_) as db_now,
           coalesce(s.pending, 0) as pending, coalesce(s.leased, 0) as leased,
           coalesce(s.delayed, 0) as delayed, s.oldest_pending, s.newest,
-          coalesce(z.archived, 0) as archived, coalesce(z.dead, 0) as dead, z.newest_archived
-        from ${f.t('pgqrs_queues')} q
+          (select coalesce(sum(c.archived), 0) from ${counts} c where c.queue_id = q.id) as archived,
+          (select coalesce(sum(c.dead), 0) from ${counts} c where c.queue_id = q.id) as dead,
+          (select x.enqueued_at from ${a} x where x.queue_id = q.id and x.archived_at is not null
+            order by x.archived_at desc limit 1) as last_archived,
+          (select x.enqueued_at from ${a} x where x.queue_id = q.id and x.dead_at is not null
+            order by x.dead_at desc limit 1) as last_dead
+        from qs q
         left join (
           select queue_id,
             sum(case when visible_at <= (select t from now_) then 1 else 0 end) as pending,
@@ -171,20 +185,12 @@ export class KyselyQueueRepository implements QueueRepository {
             sum(case when visible_at > (select t from now_) and lease is null then 1 else 0 end) as delayed,
             min(case when visible_at <= (select t from now_) then enqueued_at end) as oldest_pending,
             max(enqueued_at) as newest
-          from ${m} group by queue_id
+          from ${m} where queue_id in (select id from qs) group by queue_id
         ) s on s.queue_id = q.id
-        left join (
-          select queue_id,
-            sum(case when archived_at is not null then 1 else 0 end) as archived,
-            sum(case when dead_at is not null then 1 else 0 end) as dead,
-            max(enqueued_at) as newest_archived
-          from ${a} group by queue_id
-        ) z on z.queue_id = q.id
-        where ${name === null ? sql`1 = 1` : sql`q.name = ${name}`}
         order by q.name`.execute(db)
       return r.rows.map((row) => {
         const now = date(row.db_now).getTime()
-        const newest = [row.newest, row.newest_archived]
+        const newest = [row.newest, row.last_archived, row.last_dead]
           .filter((v) => v !== null && v !== undefined)
           .map((v) => date(v))
           .sort((x, y) => y.getTime() - x.getTime())[0]

@@ -60,6 +60,10 @@ export class KyselyRunRepository implements RunRepository {
 
   async start(workflow: string, input: unknown, options: StartRunOptions = {}) {
     validateName('workflow', workflow)
+    const deadline =
+      options.deadline === undefined || options.deadline === null
+        ? null
+        : validateInstant('deadline', options.deadline)
     const key = options.idempotencyKey ?? null
     if (
       key !== null &&
@@ -111,8 +115,8 @@ export class KyselyRunRepository implements RunRepository {
         }
         const [message] = await f.messages.insert(db, workflow, [item!], null)
         const r = await sql<Row>`insert into ${f.t('pgqrs_runs')}
-            (workflow_id, message_id, status, input, idempotency_key, created_at, updated_at)
-          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.now()}, ${f.now()})
+            (workflow_id, message_id, status, input, idempotency_key, deadline_at, created_at, updated_at)
+          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${f.now()}, ${f.now()})
           returning id`.execute(db)
         const run = await this.#select(sql`r.id = ${num(r.rows[0]!.id)}`).execute(db)
         return { run: toRun(run.rows[0]!), message: message!, created: true }

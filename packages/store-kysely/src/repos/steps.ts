@@ -1,5 +1,6 @@
 import {
   type AcquiredStep,
+  type PageOptions,
   type ResolvedConfig,
   type RunStatus,
   StoreError,
@@ -8,6 +9,7 @@ import {
   validateInt,
   validateName,
   validateInstant,
+  validatePage,
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
@@ -144,12 +146,14 @@ export class KyselyStepRepository implements StepRepository {
     })
   }
 
-  async list(runId: number): Promise<StepRecord[]> {
+  async list(runId: number, options?: PageOptions<number>): Promise<StepRecord[]> {
     validateInt('runId', runId, 1)
+    const { limit, after } = validatePage(options, 'id')
     const { f } = this.#x
     return this.#x.read('steps.list', async (db) => {
       const r = await sql<Row>`select ${f.columns.step('s')} from ${f.t('pgqrs_steps')} s
-        where s.run_id = ${runId} order by s.id`.execute(db)
+        where s.run_id = ${runId}${after === undefined ? sql`` : sql` and s.id > ${after}`}
+        order by s.id limit ${limit}`.execute(db)
       return r.rows.map(toStep)
     })
   }

@@ -1,10 +1,13 @@
 import {
+  ANONYMOUS_WORKER_PREFIX,
   InvalidStateTransitionError,
+  type ListWorkersOptions,
   type RegisterWorker,
   ValidationError,
   validateInt,
   validateText,
   validateName,
+  validatePage,
   WORKER_STATUSES,
   WORKER_TRANSITIONS,
   WorkerActiveError,
@@ -103,9 +106,13 @@ export class KyselyWorkerRepository implements WorkerRepository {
     })
   }
 
-  async list(options: { queue?: string } = {}): Promise<WorkerRecord[]> {
-    const queue = options.queue
+  async list(options?: ListWorkersOptions): Promise<WorkerRecord[]> {
+    const { limit, after } = validatePage(options, 'id')
+    const queue = options?.queue
     if (queue !== undefined) validateName('queue', queue)
+    const live = options?.live
+    if (live !== undefined && typeof live !== 'boolean')
+      throw new ValidationError('live', live, 'true (live workers only) or false (stopped only)')
     const { f } = this.#x
     return this.#x.read('workers.list', async (db) => {
       const q = f.q(db)
@@ -115,7 +122,34 @@ export class KyselyWorkerRepository implements WorkerRepository {
           eb.selectFrom('pgqrs_queues').select('id').where('name', '=', queue),
         )
       }
-      return (await query.orderBy('id').execute()).map(toWorker)
+      if (live !== undefined) query = query.where('status', live ? '<>' : '=', 'stopped')
+      if (after !== undefined) query = query.where('id', '>', after)
+      return (await query.orderBy('id').limit(limit).execute()).map(toWorker)
+    })
+  }
+
+  async purgeStopped(options: { olderThanMs: number; anonymousOnly?: boolean }): Promise<number> {
+    if (typeof options !== 'object' || options === null)
+      throw new ValidationError('options', options, 'an object with olderThanMs')
+    const olderThanMs = validateInt('olderThanMs', options.olderThanMs, 0, MAX_DELAY_MS)
+    const { f } = this.#x
+    return this.#x.write1('workers.purgeStopped', async (db) => {
+      // Stopped rows only: a live worker's row is never removed, whatever its age.
+      let query = f
+        .q(db)
+        .deleteFrom('pgqrs_workers')
+        .where('status', '=', 'stopped')
+        .where('shutdown_at', '<=', f.nowPlus(-olderThanMs))
+      if (options.anonymousOnly) {
+        // substr, not LIKE or a range: no pattern characters, and no collation to get wrong.
+        query = query.where(
+          sql<string>`substr(name, 1, ${ANONYMOUS_WORKER_PREFIX.length})`,
+          '=',
+          ANONYMOUS_WORKER_PREFIX,
+        )
+      }
+      const r = await query.executeTakeFirst()
+      return Number(r.numDeletedRows)
     })
   }
 

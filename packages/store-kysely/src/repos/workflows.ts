@@ -1,4 +1,10 @@
-import { validateName, type WorkflowRecord, type WorkflowRepository } from '@pgqrs/core'
+import {
+  type PageOptions,
+  validateName,
+  validatePage,
+  type WorkflowRecord,
+  type WorkflowRepository,
+} from '@pgqrs/core'
 import type { Db, Exec } from '../exec.js'
 import type { FamilyFragments } from '../family.js'
 import { num, toWorkflow } from '../row-mappers.js'
@@ -49,15 +55,13 @@ export class KyselyWorkflowRepository implements WorkflowRepository {
     })
   }
 
-  async list(): Promise<WorkflowRecord[]> {
+  async list(options?: PageOptions<string>): Promise<WorkflowRecord[]> {
+    const { limit, after } = validatePage(options, 'name')
     const { f } = this.#x
     return this.#x.read('workflows.list', async (db) => {
-      const rows = await f
-        .q(db)
-        .selectFrom('pgqrs_workflows')
-        .select(COLUMNS)
-        .orderBy('name')
-        .execute()
+      let query = f.q(db).selectFrom('pgqrs_workflows').select(COLUMNS)
+      if (after !== undefined) query = query.where('name', '>', after)
+      const rows = await query.orderBy('name').limit(limit).execute()
       return rows.map(toWorkflow)
     })
   }

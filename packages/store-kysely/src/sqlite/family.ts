@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Timestamp } from '../database.js'
 import type { ExecOptions } from '../exec.js'
 import type { FamilyFragments, FamilySql } from '../family.js'
-import { MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
+import { eventColumnList, MESSAGE_COLUMNS, runColumnList, stepColumnList } from '../row-mappers.js'
 import { SqliteExec } from './exec.js'
 import { sqliteMessages } from './messages.js'
 import { sqliteRuns } from './runs.js'
@@ -38,15 +38,20 @@ export function sqliteFamily(options: { readonly clock: () => number }): FamilyS
     nowPlus: (ms) => sql<Timestamp>`${clock() + Math.round(ms)}`,
     elapsedMs: (from, to) => sql.raw(`(${to} - ${from})`),
     json: (text) => sql`${text}`,
+    jsonColumn: (column) => sql.raw(column),
     time: (date) => sql`${date === null ? null : date.getTime()}`,
     lease: (token) => sql`${token}`,
     isLeaseToken: (token) => HEX32.test(token),
+    lock: () => sql``,
+    notify: () => null,
+    archiveCountsFold: () => sql``,
     clock,
     columns: {
       message: messageColumns,
       run: (alias, withWorkflow = true) =>
         sql.raw(runColumnList(alias, withWorkflow, plain(alias))),
       step: (alias) => sql.raw(stepColumnList(alias, plain(alias))),
+      event: (alias) => sql.raw(eventColumnList(alias, plain(alias))),
     },
   }
   const f: FamilySql = {
