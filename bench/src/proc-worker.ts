@@ -53,8 +53,9 @@ const timer = setInterval(() => process.send!(report()), 25)
 process.on('message', async (m) => {
   if (m !== 'stop') return
   clearInterval(timer)
-  await running.stop()
-  await sys.close()
+  // graphile-worker's runner may have stopped itself already ("Runner is already stopped")
+  await running.stop().catch(() => {})
+  await sys.close().catch(() => {})
   const maxRssMb = process.resourceUsage().maxRSS / 1024
   process.send!(report({ final: { maxRssMb } }), () => process.exit(0))
 })

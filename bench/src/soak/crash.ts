@@ -143,6 +143,13 @@ const txDup = await one(
 const txMissing = await one(`select count(*) as n from ${s}.pgqrs_runs r
   where not exists (select 1 from ${s}.soak_tx t where t.run_id = r.id)`)
 const runs = await one(`select count(*) as n from ${s}.pgqrs_runs`)
+const byStatus = (
+  await admin.query<{ status: string; n: string }>(
+    `select status, count(*) as n from ${s}.pgqrs_runs group by status order by status`,
+  )
+).rows
+  .map((r) => `${r.status} ${r.n}`)
+  .join(', ')
 const m = await store.queues.metrics(workflow)
 const notArchived = m ? m.pending + m.leased + m.delayed + m.dead : -1
 await store.close()
@@ -176,7 +183,8 @@ every run. Source: \`bench/src/soak/crash.ts\`.
 | transactional rows duplicated (runs with more than one \`b\` row) | **${txDup}** | 0 |
 | runs without their \`b\` row | **${txMissing}** | 0 |
 | runs lost or stuck (not SUCCESS 120 s after the last kill) | **${open}** | 0 |
-| messages lost or not archived (pending + leased + delayed + dead) | **${notArchived}** | 0 |
+| messages lost or not archived (pending + leased + delayed + dead) | **${notArchived}** (dead ${m?.dead ?? '?'}) | 0 |
+| runs by status at the end | ${byStatus} | |
 | interrupted steps run again (at-least-once, allowed) | ${reExecuted} | |
 | takeovers (a killed worker's run entered by a new worker) | ${takeovers.length} | |
 | takeover time p50 / p90 / max, ms (kill → entered again; includes the 1 s lease running out and the new process starting) | ${q(0.5)} / ${q(0.9)} / ${q(1)} | |

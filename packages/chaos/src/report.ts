@@ -138,6 +138,10 @@ export function renderReport(startedAt: number, settings: ChaosSettings): string
       `Replay this schedule with \`PGQRS_CHAOS_SEED=${settings.seed}\`.`,
   )
   out.push('')
+  out.push(
+    'The 1 000-cycle workflow crash soak (`pnpm soak:crash`, outside CI: SIGKILLs inside steps, between steps, inside a transactional step and while settling) reports in [crash-soak.md](crash-soak.md); the pinned-xmin soak (`pnpm soak:xmin`) in [xmin-soak.md](xmin-soak.md).',
+  )
+  out.push('')
   out.push('## Summary')
   out.push('')
   out.push(

@@ -306,9 +306,11 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#listened = true
     })
     this.#listening = listening
-    this.#loop = this.#run()
+    // Handlers must not run before start() resolves (callers and the crash tests rely on it), so
+    // the loop starts once LISTEN is up and start() does not wait for its first claim.
     await listening
-    await settled
+    void settled
+    this.#loop = this.#run()
   }
 
   #listening: Promise<void> = Promise.resolve()
