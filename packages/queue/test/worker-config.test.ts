@@ -39,6 +39,7 @@ describe('resolveWorkerConfig', () => {
       signal: undefined,
       onSuccess: 'archive',
       timeoutMs: null,
+      telemetry: true,
     })
     expect(Object.isFrozen(c)).toBe(true)
   })
