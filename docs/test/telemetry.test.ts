@@ -111,7 +111,7 @@ describe('OpenTelemetry', () => {
       },
       { pollIntervalMs: 20, concurrency: 2 },
     )
-    for (const e of ['message:done', 'message:dead']) w.on(e, () => finished++)
+    for (const e of ['message:done', 'message:dead'] as const) w.on(e, () => finished++)
     await w.start()
     while (finished < 5) await new Promise((r) => setTimeout(r, 20))
     await w.stop()
