@@ -29,6 +29,7 @@ export const PGQRS_ERROR_CODES = [
   'EXECUTION_FAILED',
   'SUSPENSION_SWALLOWED',
   'NON_DETERMINISM',
+  'CHILD_FAILED',
 ] as const
 
 /** Union of every pgqrs error code. */

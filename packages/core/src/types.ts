@@ -158,6 +158,10 @@ export interface RunRecord {
   readonly deadline: Date | null
   /** The workflow version the run was started for (`defineWorkflow({ version })`, default 1). */
   readonly version: number
+  /** The run that started this one with `ctx.startChild` (null: not a child run). */
+  readonly parentId: number | null
+  /** The parent's step that started this run (`child:<workflow>`, `#2`… when repeated); null when no child. */
+  readonly parentStep: string | null
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly startedAt: Date | null

@@ -31,6 +31,12 @@ export interface StartRunOptions {
    * register version N claim them.
    */
   readonly version?: number
+  /**
+   * The run starts as a child of run `runId`, from its step `stepKey` (`ctx.startChild`): the run
+   * records both, it is listed by `list({ parentId })`, it wakes the parent when it ends while the
+   * parent awaits it, and cancelling the parent cancels it.
+   */
+  readonly parent?: { readonly runId: number; readonly stepKey: string } | null
 }
 
 /** A change of run status by {@link RunRepository.transition}. */
@@ -62,6 +68,8 @@ export interface ListRunsOptions {
   readonly workflow?: string
   readonly status?: RunStatus | readonly RunStatus[]
   readonly since?: Date
+  /** Only the children of this run (started by its `ctx.startChild`). */
+  readonly parentId?: number
   readonly limit?: number
 }
 

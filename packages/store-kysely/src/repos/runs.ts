@@ -94,6 +94,7 @@ export class KyselyRunRepository implements RunRepository {
       this.#config,
     )
     const inputText = jsonText(input, this.#config)
+    const parent = checkParent(options.parent)
     const attempt = () =>
       this.#x.write('runs.start', async (db) => {
         const { f } = this.#x
@@ -122,8 +123,10 @@ export class KyselyRunRepository implements RunRepository {
         }
         const [message] = await f.messages.insert(db, queue, [item!], null)
         const r = await sql<Row>`insert into ${f.t('pgqrs_runs')}
-            (workflow_id, message_id, status, input, idempotency_key, deadline_at, version, created_at, updated_at)
-          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${version}, ${f.now()}, ${f.now()})
+            (workflow_id, message_id, status, input, idempotency_key, deadline_at, version,
+              parent_id, parent_step, created_at, updated_at)
+          values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${version},
+            ${parent?.runId ?? null}, ${parent?.stepKey ?? null}, ${f.now()}, ${f.now()})
           returning id`.execute(db)
         const run = await this.#select(sql`r.id = ${num(r.rows[0]!.id)}`).execute(db)
         return { run: toRun(run.rows[0]!), message: message!, created: true }
@@ -193,6 +196,8 @@ export class KyselyRunRepository implements RunRepository {
           throw new ValidationError('status', s, RUN_STATUSES.join(', '))
       if (list.length > 0) conds.push(sql`r.status in (${sql.join(list)})`)
     }
+    if (options.parentId !== undefined)
+      conds.push(sql`r.parent_id = ${validateInt('parentId', options.parentId, 1)}`)
     if (options.since !== undefined)
       conds.push(sql`r.created_at >= ${f.time(validateDate('since', options.since))}`)
     const limit = validateInt('limit', options.limit ?? 100, 1, 10_000)
@@ -249,5 +254,18 @@ export class KyselyRunRepository implements RunRepository {
     if (typeof ending.lease !== 'string' || ending.lease.length === 0)
       throw new ValidationError('lease', ending.lease, "the lease token of the run's message")
     return this.#apply(id, this.#change(id, ending), true)
+  }
+}
+
+/** Validates `StartRunOptions.parent`: a run id and a step key, or nothing. */
+function checkParent(
+  parent: StartRunOptions['parent'],
+): { runId: number; stepKey: string } | null {
+  if (parent === undefined || parent === null) return null
+  if (typeof parent !== 'object')
+    throw new ValidationError('parent', parent, 'an object { runId, stepKey } or null')
+  return {
+    runId: validateInt('parent.runId', parent.runId, 1),
+    stepKey: validateName('step', parent.stepKey),
   }
 }
