@@ -122,6 +122,8 @@ export {
   WorkflowFailedError,
   SuspensionSwallowedError,
   NonDeterminismError,
+  ChildWorkflowFailedError,
+  ChildRun,
   DEFAULT_STEP_RETRY,
   // the seeds' API
   workflow,
@@ -143,4 +145,5 @@ export type {
   StepGuard,
   StoredError,
   WaitForEventOptions,
+  StartChildOptions,
 } from '@pgqrs/workflow'

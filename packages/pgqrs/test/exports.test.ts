@@ -9,6 +9,8 @@ import * as pgqrs from '../src/index.js'
 const PUBLIC_VALUES = [
   'BackoffStrategy',
   'CancelledError',
+  'ChildRun',
+  'ChildWorkflowFailedError',
   'ConfigError',
   'ConflictError',
   'ConnectionError',

@@ -116,7 +116,7 @@ export interface Admin {
     nameOrId: string | number,
     options?: { staleAfterMs?: number; force?: boolean },
   ): Promise<WorkerRecord>
-  /** Workflow runs, newest first. */
+  /** Workflow runs, newest first; `{ parentId }`: the children a run started with `ctx.startChild`. */
   runs(options?: ListRunsOptions): Promise<RunRecord[]>
   /** Steps of a run in the order they started, one page (default 100, at most 1000) after step id `after`. */
   steps(runId: number, options?: PageOptions<number>): Promise<StepRecord[]>

@@ -1,5 +1,7 @@
 import { LeaseLostError } from '@pgqrs/core'
 import { CancelledError, Suspend } from './errors.js'
+import { ChildRun, type StartChildOptions } from './child.js'
+import type { WorkflowDefinition } from './define.js'
 import type { Run, StepFunction, StepOptions, WaitForEventOptions } from './run.js'
 
 /**
@@ -48,6 +50,19 @@ export interface WorkflowContext {
    * `if (await ctx.patched('sms')) await ctx.step('send_sms', …)`.
    */
   patched(id: string): Promise<boolean>
+  /**
+   * Starts a child run of `workflow` with `input`, exactly once per call site, also across crashes
+   * and replays (a memoised step, key `child:<workflow>`): the same child every time.
+   * `await child.result()` suspends this run (no worker slot held, nothing polls) until the child
+   * ends and returns its output, or throws `ChildWorkflowFailedError` (ERROR or CANCELLED).
+   * Cancelling this run cancels its unfinished children. Start many, then
+   * `await Promise.all(children.map((c) => c.result()))`.
+   */
+  startChild<I, O>(
+    workflow: WorkflowDefinition<I, O>,
+    input: I,
+    options?: StartChildOptions,
+  ): Promise<ChildRun<O>>
 }
 
 /** An engine signal thrown out of `step`/`sleep`, with the step that threw it. */
@@ -155,5 +170,25 @@ export class DeliveryContext implements WorkflowContext {
 
   patched(id: string): Promise<boolean> {
     return this.#guard(`patch:${String(id)}`, () => this.#run.patched(id))
+  }
+
+  async startChild<I, O>(
+    workflow: WorkflowDefinition<I, O>,
+    input: I,
+    options?: StartChildOptions,
+  ): Promise<ChildRun<O>> {
+    const started = await this.#guard(`child:${String(workflow?.name)}`, () =>
+      this.#run.startChild(workflow, input, options),
+    )
+    // result() goes through this context too: its suspension is the delivery's interrupt
+    const ref = { runId: started.id, messageId: started.messageId, workflow: started.workflow }
+    return new ChildRun<O>(ref, () =>
+      this.#guard(`await:${started.id}`, () => this.#run.awaitChild<O>(started.id)),
+    )
+  }
+
+  /** Child runs this delivery awaits that had not ended when it looked. */
+  get awaitingChildren(): readonly number[] {
+    return this.#run.awaitingChildren
   }
 }

@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  type StartRunOptions,
   type Store,
   ValidationError,
   validateInt,
@@ -64,6 +65,16 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   start(store: Store, input: I, options?: StartOptions): Promise<RunHandle<O>>
   /** A handle on an existing run. */
   handle(store: Store, runId: number, messageId: number): RunHandle<O>
+  /**
+   * Checks `input` against the workflow's schema, ensures the workflow (once per store and
+   * process) and resolves the options of `store.runs.start` (version, deadline): what `start`
+   * does before it writes, for starts inside another write (`ctx.startChild`). @internal
+   */
+  prepare(
+    store: Store,
+    input: I,
+    options?: StartOptions,
+  ): Promise<{ readonly input: I; readonly options: StartRunOptions }>
   /** @internal */
   readonly body: (ctx: WorkflowContext, input: I) => Promise<O> | O
 }
@@ -128,6 +139,21 @@ export function defineWorkflow<I = unknown, O = unknown>(
     await store.workflows.ensure(name)
     if (queue !== name) await store.queue(queue)
   }
+  const prepare = async (store: Store, input: I, given: StartOptions = {}) => {
+    const checked = checkInput(options.input, input, name)
+    const startOptions = {
+      ...given,
+      version,
+      ...(given?.deadline === undefined && timeoutMs !== undefined
+        ? { deadline: new Date(Date.now() + timeoutMs) }
+        : {}),
+    }
+    if (!ensured(store).has(queue)) {
+      await ensure(store)
+      ensured(store).add(queue)
+    }
+    return { input: checked, options: startOptions }
+  }
   return Object.freeze({
     name,
     version,
@@ -135,19 +161,9 @@ export function defineWorkflow<I = unknown, O = unknown>(
     retry,
     body: options.run,
     ensure,
+    prepare,
     async start(store: Store, input: I, given: StartOptions = {}) {
-      const checked = checkInput(options.input, input, name)
-      const startOptions = {
-        ...given,
-        version,
-        ...(given?.deadline === undefined && timeoutMs !== undefined
-          ? { deadline: new Date(Date.now() + timeoutMs) }
-          : {}),
-      }
-      if (!ensured(store).has(queue)) {
-        await ensure(store)
-        ensured(store).add(queue)
-      }
+      const { input: checked, options: startOptions } = await prepare(store, input, given)
       try {
         const { run, message } = await store.runs.start(name, checked, startOptions)
         return new RunHandle<O>(store, run.id, message.id)

@@ -42,6 +42,8 @@ interface Ending {
   readonly releaseMs?: number
   /** The run waits for this event: released at once instead when one is pending already. */
   readonly waitEvent?: string
+  /** The run awaits these child runs: released at once instead when one of them has ended. */
+  readonly waitChildren?: readonly number[]
 }
 
 /**
@@ -83,6 +85,16 @@ async function settle(
         (await tx.events.pending(runId, ending.waitEvent))
       )
         releaseMs = 0
+      // Awaited children: the transition above holds the run's message, so a child ending now
+      // either committed already (its status is seen here) or finds the message released.
+      if (!cancelled && releaseMs !== undefined && releaseMs > 0 && ending.waitChildren)
+        for (const id of ending.waitChildren) {
+          const child = await tx.runs.get(id)
+          if (child && TERMINAL_RUN_STATUSES.includes(child.status)) {
+            releaseMs = 0
+            break
+          }
+        }
       const [ok] =
         cancelled || releaseMs === undefined
           ? await tx.messages.archive([msg])
@@ -171,6 +183,7 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
       // a run with a deadline comes back at its deadline at the latest, to end ERROR then
       ...(wait.info === undefined ? {} : { error: wait.info }),
       ...(e instanceof Suspend && e.event !== undefined ? { waitEvent: e.event } : {}),
+      ...(ctx.awaitingChildren.length > 0 ? { waitChildren: ctx.awaitingChildren } : {}),
       releaseMs: Math.max(0, Math.min(wait.until, deadline ?? wait.until) - Date.now()),
     }
   }

@@ -94,12 +94,48 @@ export class WorkflowFailedError extends PgqrsError {
   }
 }
 
+/**
+ * `child.result()` of a child run (`ctx.startChild`) that did not succeed: it ended ERROR (`error`
+ * is its stored error: `{ name, message, … }`) or CANCELLED (`error` is null). Thrown in the
+ * parent, where it is no step failure (no retry): uncaught, it ends the parent ERROR; a replay
+ * throws it again.
+ */
+export class ChildWorkflowFailedError extends PgqrsError {
+  override readonly name = 'ChildWorkflowFailedError'
+  /** The child run. */
+  readonly childRunId: number
+  /** The child's workflow. */
+  readonly workflow: string
+  /** How the child ended. */
+  readonly status: 'ERROR' | 'CANCELLED'
+  /** The child's stored error (ERROR), null when it was cancelled. */
+  readonly error: unknown
+  constructor(childRunId: number, workflow: string, status: 'ERROR' | 'CANCELLED', error: unknown) {
+    const text =
+      status === 'CANCELLED'
+        ? 'it was cancelled'
+        : typeof error === 'object' && error !== null && 'message' in error
+          ? `${String((error as { name?: unknown }).name ?? 'Error')}: ${String((error as { message: unknown }).message)}`
+          : JSON.stringify(error)
+    super('CHILD_FAILED', `Child run ${childRunId} (workflow "${workflow}") ended ${status}: ${text}`)
+    this.childRunId = childRunId
+    this.workflow = workflow
+    this.status = status
+    this.error = error
+  }
+  /** True when `value` is a ChildWorkflowFailedError. */
+  static override is(value: unknown): value is ChildWorkflowFailedError {
+    return PgqrsError.is(value) && value.code === 'CHILD_FAILED'
+  }
+}
+
 /** Why the engine suspends a delivery: what {@link Suspend} means for the run. */
-export type SuspendKind = 'retry' | 'sleep' | 'pause' | 'event'
+export type SuspendKind = 'retry' | 'sleep' | 'pause' | 'event' | 'child'
 
 function describeKind(kind: SuspendKind): string {
   if (kind === 'retry') return 'a step retry'
   if (kind === 'event') return 'a wait for an event'
+  if (kind === 'child') return 'a wait for a child run'
   return kind
 }
 
@@ -123,6 +159,8 @@ export class Suspend extends Error {
   readonly kind: SuspendKind
   /** kind `event`: the event name the run waits for (a send wakes it before `until`). */
   readonly event: string | undefined
+  /** kind `child`: the child run the run waits for (its end wakes the run before `until`). */
+  readonly child: number | undefined
   constructor(
     until: number,
     status: 'RUNNING' | 'PAUSED' | 'SLEEPING',
@@ -130,11 +168,13 @@ export class Suspend extends Error {
     kind: SuspendKind,
     info?: unknown,
     event?: string,
+    child?: number,
   ) {
     super(
       `pgqrs suspends this run at "${step}" (${describeKind(kind)}) until ${new Date(until).toISOString()}: rethrow this error, the engine resumes the run then`,
     )
     this.event = event
+    this.child = child
     this.until = until
     this.status = status
     this.step = step

@@ -8,8 +8,10 @@ export {
   serialiseError,
   SuspensionSwallowedError,
   NonDeterminismError,
+  ChildWorkflowFailedError,
   type StoredError,
 } from './errors.js'
+export { ChildRun, type StartChildOptions } from './child.js'
 export type { WorkflowContext } from './context.js'
 export { type StepRetryPolicy, DEFAULT_STEP_RETRY, resolveRetry, retryDelay } from './retry.js'
 export {

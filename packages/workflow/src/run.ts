@@ -1,6 +1,8 @@
 import {
   type AcquiredStep,
+  ConflictError,
   LeaseLostError,
+  NotFoundError,
   listAll,
   type QueueMessage,
   type RunRecord,
@@ -12,7 +14,18 @@ import {
   validateEventName,
   validateInt,
   validateName,
+  ValidationError,
 } from '@pgqrs/core'
+import {
+  type ChildOutcome,
+  type ChildRef,
+  ChildRun,
+  childOutcome,
+  type StartChildOptions,
+  settleChild,
+  toChildRef,
+} from './child.js'
+import type { WorkflowDefinition } from './define.js'
 import {
   CancelledError,
   MAX_WAIT_MS,
@@ -147,6 +160,8 @@ export class Run {
   #stored: Promise<string[]> | null = null
   #observations = 0
   #seenWrites = 0
+  /** Child runs this delivery awaits that had not ended when it looked. */
+  readonly #awaiting = new Set<number>()
 
   /** @internal use {@link Run.open} or `run().message(m).store(s).execute()` */
   constructor(
@@ -660,6 +675,100 @@ export class Run {
       if (!(await tx.steps.complete(this.id, stepKey, null, this.lease)))
         throw new LeaseLostError(this.message.id, `complete step ${stepKey}`)
     })
+  }
+
+  /**
+   * Starts a child run of `workflow` with `input`, exactly once per call site (a memoised step,
+   * key `child:<workflow>`, `#2`… when repeated): the child run (QUEUED, with this run as its
+   * parent) and the step's completion commit in one transaction, and the child's idempotency key
+   * (derived from this run and the step unless given) finds the same child on any replay. A child
+   * of another version goes to that version's queue. Returns the {@link ChildRun}; its `result()`
+   * is {@link Run.awaitChild}.
+   */
+  async startChild<I, O>(
+    workflow: WorkflowDefinition<I, O>,
+    input: I,
+    options: StartChildOptions = {},
+  ): Promise<ChildRun<O>> {
+    if (typeof workflow?.prepare !== 'function')
+      throw new ValidationError('workflow', workflow, 'a workflow definition from defineWorkflow')
+    const key = this.#key(`child:${workflow.name}`)
+    await this.#checkReplay(key)
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    const child = (ref: ChildRef) => new ChildRun<O>(ref, () => this.awaitChild<O>(ref.runId))
+    if (step.status === 'SUCCESS') return child(toChildRef(step.output))
+    let prepared: Awaited<ReturnType<WorkflowDefinition<I, O>['prepare']>>
+    try {
+      prepared = await workflow.prepare(this.store, input, {
+        ...options,
+        idempotencyKey: options?.idempotencyKey ?? `pgqrs-child:${this.id}:${key}`,
+      })
+    } catch (e) {
+      // a bad input (the child's schema) or key: a permanent failure of this step
+      await this.#failStep(key, serialiseError(e), null)
+      throw e
+    }
+    const ref = await this.store.transaction(async (tx) => {
+      const { run, message, created } = await tx.runs.start(workflow.name, prepared.input, {
+        ...prepared.options,
+        parent: { runId: this.id, stepKey: key },
+      })
+      if (!created && run.parentId !== this.id)
+        throw new ConflictError(
+          'run',
+          String(prepared.options.idempotencyKey),
+          `The idempotency key "${prepared.options.idempotencyKey}" of workflow "${workflow.name}" belongs to run ${run.id}, which is not a child of run ${this.id}: use another key (or none) for ctx.startChild`,
+        )
+      const started: ChildRef = { runId: run.id, messageId: message.id, workflow: workflow.name }
+      if (!(await tx.steps.complete(this.id, key, started, this.lease)))
+        throw new LeaseLostError(this.message.id, `complete step ${key}`)
+      return started
+    })
+    return child(ref)
+  }
+
+  /**
+   * Waits for child run `childId` (started by this run's {@link Run.startChild}) to end: returns
+   * its output, or throws `ChildWorkflowFailedError` when it ended ERROR or CANCELLED. While the
+   * child runs, this run suspends (SLEEPING, its message released, no worker slot held, nothing
+   * polls); the child's end makes the message visible in the same transaction (NOTIFY on
+   * Postgres). Memoised like a step (key `await:<child id>`): a replay gets the same outcome.
+   */
+  async awaitChild<O = unknown>(childId: number): Promise<O> {
+    validateInt('childId', childId, 1)
+    const key = this.#key(`await:${childId}`)
+    await this.#checkReplay(key)
+    await this.#ensureRunning()
+    const step = await this.#acquire(key)
+    if (step.status === 'SUCCESS') return settleChild<O>(childId, step.output as ChildOutcome)
+    // this wait is where a woken run continues: the wake is not the end of some other wait
+    this.#resumed = false
+    const child = await this.store.runs.get(childId)
+    if (!child) throw new NotFoundError('run', childId)
+    if (child.parentId !== this.id)
+      throw new ValidationError(
+        'childId',
+        childId,
+        `a child of run ${this.id} (started by its startChild); run ${childId} is not`,
+      )
+    const outcome = childOutcome(child)
+    if (outcome) {
+      this.#awaiting.delete(childId)
+      await this.#complete(key, outcome)
+      return settleChild<O>(childId, outcome)
+    }
+    this.#awaiting.add(childId)
+    throw new Suspend(now() + MAX_WAIT_MS, 'SLEEPING', key, 'child', undefined, undefined, childId)
+  }
+
+  /**
+   * Children this delivery found unfinished in {@link Run.awaitChild}: when the run falls asleep,
+   * the engine checks them once more in the same transaction (one that ended meanwhile wakes the
+   * run at once, as its end found the run still leased). @internal
+   */
+  get awaitingChildren(): readonly number[] {
+    return [...this.#awaiting]
   }
 
   /** True once the run is in a final state. */
