@@ -222,6 +222,60 @@ describe('runs (SQLite)', () => {
     expectError(await cliRaw('runs', 'show', '99999'), /run 99999 not found/)
   })
 
+  it('runs show lists a run\'s children; runs list --parent and runs tree show the tree', async () => {
+    const tree = await withLibrary(dsn, async (store) => {
+      await store.workflows.ensure('wf-kid')
+      const parent = ids.done
+      const { run: a } = await store.runs.start('wf-kid', { n: 1 }, {
+        parent: { runId: parent, stepKey: 'child:wf-kid' },
+      })
+      const { run: b } = await store.runs.start('wf-kid', { n: 2 }, {
+        parent: { runId: parent, stepKey: 'child:wf-kid#2' },
+      })
+      const { run: grandchild } = await store.runs.start('wf-kid', { n: 3 }, {
+        parent: { runId: a.id, stepKey: 'child:wf-kid' },
+      })
+      return { a: a.id, b: b.id, grandchild: grandchild.id }
+    })
+    const shown = await cliJson<{ children: { id: number; parentId: number }[] }>(
+      'runs',
+      'show',
+      String(ids.done),
+    )
+    expect(shown.children.map((c) => [c.id, c.parentId])).toEqual([
+      [tree.b, ids.done],
+      [tree.a, ids.done],
+    ])
+    expect(await cli('runs', 'show', String(ids.done))).toMatch(/children:[\s\S]*│ wf-kid\s+│ QUEUED/)
+    const listed = await cliJson<{ id: number; parentStep: string }[]>(
+      'runs',
+      'list',
+      '--parent',
+      String(tree.a),
+    )
+    expect(listed).toMatchObject([{ id: tree.grandchild, parentStep: 'child:wf-kid' }])
+    expect(await cli('runs', 'tree', String(ids.done))).toBe(
+      [
+        `${ids.done} wf-report SUCCESS`,
+        `  ${tree.a} wf-kid QUEUED  (from step child:wf-kid)`,
+        `    ${tree.grandchild} wf-kid QUEUED  (from step child:wf-kid)`,
+        `  ${tree.b} wf-kid QUEUED  (from step child:wf-kid#2)`,
+        '',
+      ].join('\n'),
+    )
+    const cut = await cli('runs', 'tree', String(ids.done), '--depth', '1', '--limit', '1')
+    expect(cut).toContain(`  ${tree.b} wf-kid QUEUED`)
+    expect(cut).not.toContain(String(tree.grandchild))
+    expect(cut).toContain('… (more children')
+    const json = await cliJson<{ run: { id: number }; children: { run: { id: number } }[] }>(
+      'runs',
+      'tree',
+      String(ids.done),
+    )
+    expect(json.children.map((c) => c.run.id)).toEqual([tree.a, tree.b])
+    expectError(await cliRaw('runs', 'tree', '99999'), /run 99999 not found/)
+  })
+
   it('runs send-event stores an event for the run once per idempotency key; runs events and runs show list it', async () => {
     const sent = await cliJson(
       'runs',
