@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { admin } from '@pgqrs/queue'
 import { defineWorkflow } from '@pgqrs/workflow'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { childConfig } from '../fork-child.js'
@@ -242,6 +243,48 @@ export function crashTests(harness: StoreHarness): void {
       ])
       const events = await store.events.list(h.id)
       expect(events.map((e) => e.consumedBy)).toEqual(['wait:approve'])
+    })
+
+    it('SIGKILL while a parent awaits its 10 children: a new worker finishes it; each child exists once; no completed step runs again', async () => {
+      const store = fx.store
+      const name = uniqueName('crash-kids')
+      const file = join(dir, `${name}.log`)
+      const wf = defineWorkflow<CrashInput, number>({ name, run: mustNotRun({ n: 0 }) })
+      const h = await wf.start(store, { file })
+
+      const first = spawn({ workflow: name, kind: 'children', crash: true })
+      const { pid: pid1 } = await first.next('started')
+      expect((await exitWithin(first, 20_000)).signal).toBe('SIGKILL')
+      expect(lines(file)).toEqual([
+        ['before', pid1],
+        ['crash', pid1],
+      ])
+      expect((await getRun(store, h.id)).status).toBe('SLEEPING')
+      const started = await admin(store).runs({ parentId: h.id })
+      expect(started).toHaveLength(10)
+
+      const { run, pid: pid2 } = await finishWithNewWorker({ workflow: name, kind: 'children' }, h.id)
+      expect(run.status).toBe('SUCCESS')
+      expect(run.output).toBe(45)
+      const log = lines(file)
+      expect(log.slice(0, 2)).toEqual([
+        ['before', pid1],
+        ['crash', pid1],
+      ])
+      // every child's step ran once, in the new worker; the parent's after step last
+      expect(log.slice(2, 12).sort()).toEqual(
+        Array.from({ length: 10 }, (_, i) => [`work:${i}`, pid2] as [string, number]).sort(),
+      )
+      expect(log.slice(12)).toEqual([['after', pid2]])
+      const children = await admin(store).runs({ parentId: h.id })
+      expect(children.map((c) => c.id).sort()).toEqual(started.map((c) => c.id).sort())
+      expect(new Set(children.map((c) => c.parentStep)).size).toBe(10)
+      expect(children.every((c) => c.status === 'SUCCESS')).toBe(true)
+      expect((await admin(store).runs({ workflow: `${name}-kid` })).length).toBe(10)
+      const steps = await stepSummary(store, h.id)
+      expect(steps.filter(([k]) => k.startsWith('child:'))).toHaveLength(10)
+      expect(steps.filter(([k]) => k.startsWith('await:'))).toHaveLength(10)
+      expect(steps.every(([, s]) => s === 'SUCCESS')).toBe(true)
     })
 
     // Needs the harness's Kysely place for the step's own table: registered only when declared.

@@ -2,6 +2,7 @@ import { describe } from 'vitest'
 import type { StoreHarness } from '../harness.js'
 import { planned } from '../plan.js'
 import { cancellationTests } from './cancellation.js'
+import { childWorkflowTests } from './child-workflows.js'
 import { crashTests } from './crash.js'
 import { engineSignalTests } from './engine-signals.js'
 import { eventTests } from './events.js'
@@ -17,6 +18,7 @@ import { transactionalStepTests } from './transactional.js'
 import { versioningTests } from './versioning.js'
 
 export { cancellationTests } from './cancellation.js'
+export { childWorkflowTests } from './child-workflows.js'
 export { crashTests } from './crash.js'
 export { engineSignalTests } from './engine-signals.js'
 export { eventTests } from './events.js'
@@ -59,6 +61,7 @@ export function registerWorkflowSuite(harness: StoreHarness): void {
     timeoutTests(harness)
     parallelStepTests(harness)
     versioningTests(harness)
+    childWorkflowTests(harness)
     // Real processes sharing one database: a server, or one file (SQLite, Turso).
     if (planned(harness, 'workflow: crash recovery')) crashTests(harness)
   })

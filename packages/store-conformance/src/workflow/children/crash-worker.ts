@@ -87,6 +87,23 @@ function body(args: CrashChildArgs, store: Store) {
       })
     }
   }
+  if (args.kind === 'children') {
+    const kid = kidWorkflow(args, store)
+    return async (ctx: WorkflowContext, input: CrashInput) => {
+      await ctx.step('before', () => {
+        log(input, 'before')
+        return 'b'
+      })
+      const kids = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ctx.startChild(kid, { file: input.file, i })),
+      )
+      const results = await Promise.all(kids.map((k) => k.result()))
+      return ctx.step('after', () => {
+        log(input, 'after')
+        return results.reduce((a, b) => a + b, 0)
+      })
+    }
+  }
   const table = args.table ?? ''
   return async (ctx: WorkflowContext, input: CrashInput) => {
     await ctx.step('reserve', () => {
@@ -113,12 +130,36 @@ function body(args: CrashChildArgs, store: Store) {
   }
 }
 
+/** The child workflow of kind `children`: one step that logs `work:<i>` (or dies, see protocol.ts). */
+function kidWorkflow(args: CrashChildArgs, store: Store) {
+  return defineWorkflow<CrashInput & { i: number }, number>({
+    name: `${args.workflow}-kid`,
+    run: (ctx, input) =>
+      ctx.step('work', async () => {
+        if (args.crash) {
+          // die once the parent sleeps on its children with its message released
+          const parentId = (await store.runs.get(ctx.runId))?.parentId ?? 0
+          for (let i = 0; i < 1_000; i++) {
+            const parent = await store.runs.get(parentId)
+            const m = parent && (await store.messages.get(parent.messageId))
+            if (parent?.status === 'SLEEPING' && m?.lease === null) break
+            await new Promise((r) => setTimeout(r, 10))
+          }
+          log(input, 'crash')
+          await die()
+        }
+        log(input, `work:${input.i}`)
+        return input.i
+      }),
+  })
+}
+
 let store: Store | undefined
 try {
   const args = JSON.parse(process.argv[2] ?? '{}') as CrashChildArgs
   store = await connect(args.dsn, args.config)
   const wf = defineWorkflow<CrashInput, unknown>({ name: args.workflow, run: body(args, store) })
-  const runner = workflowWorker(store, [wf], {
+  const runner = workflowWorker(store, args.kind === 'children' ? [wf, kidWorkflow(args, store)] : [wf], {
     leaseMs: args.leaseMs,
     pollIntervalMs: args.pollIntervalMs,
     heartbeatIntervalMs: 1_000,

@@ -23,6 +23,13 @@ export type CrashWorkflowKind =
    * `crash`, the child dies once the run sleeps on the wait with its message released.
    */
   | 'event'
+  /**
+   * Step before, then 10 children (workflow `<workflow>-kid`, each a step work that logs
+   * `work:<i>`) started with `Promise.all` and awaited with `Promise.all`, then step after; with
+   * `crash`, the children's steps wait until the parent sleeps on them with its message released,
+   * and the first to see it SIGKILLs the process.
+   */
+  | 'children'
 
 /** The JSON argument of a crash child. */
 export interface CrashChildArgs {
