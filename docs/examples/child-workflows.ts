@@ -2,7 +2,7 @@
 // replay), awaits their results while it holds no worker slot, sees a failed child as a typed
 // error, and cancelling it cancels its unfinished children.
 // expect: order 1: total 14, declined: price_item ERROR: card declined
-// expect: children of order 1: 3, all with parentId 1st run: true
+// expect: children of order 1: 3, each with parentId = order 1: true
 // expect: after cancel: order CANCELLED, its child CANCELLED
 import { tmpdir } from 'node:os'
 import * as pgqrs from 'pgqrs'
@@ -60,7 +60,7 @@ console.log(`order 1: total ${out.total}, declined: ${out.declined.join(', ')}`)
 // the tree: `pgqrs runs tree ID` shows the same
 const kids = await pgqrs.admin(store).runs({ parentId: first.id })
 console.log(
-  `children of order 1: ${kids.length}, all with parentId 1st run: ${kids.every((k) => k.parentId === first.id)}`,
+  `children of order 1: ${kids.length}, each with parentId = order 1: ${kids.every((k) => k.parentId === first.id)}`,
 )
 
 // cancelling a parent cancels its unfinished children (and theirs)
