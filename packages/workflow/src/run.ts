@@ -1,6 +1,7 @@
 import {
   type AcquiredStep,
   ConflictError,
+  InvalidStateTransitionError,
   LeaseLostError,
   NotFoundError,
   listAll,
@@ -710,6 +711,15 @@ export class Run {
       throw e
     }
     const ref = await this.store.transaction(async (tx) => {
+      // This run's row first (a RUNNING → RUNNING write locks it): a cancel of this run either
+      // committed before (refused here) or waits for this commit and then finds the child.
+      try {
+        await tx.runs.transition(this.id, { to: 'RUNNING', lease: this.lease })
+      } catch (e) {
+        if (InvalidStateTransitionError.is(e) && (e.from === 'CANCELLING' || e.from === 'CANCELLED'))
+          throw new CancelledError(this.id)
+        throw e
+      }
       const { run, message, created } = await tx.runs.start(workflow.name, prepared.input, {
         ...prepared.options,
         parent: { runId: this.id, stepKey: key },
