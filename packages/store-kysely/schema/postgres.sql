@@ -113,7 +113,10 @@ create table {{schema}}.pgqrs_runs (
   completed_at timestamp with time zone,
   deadline_at timestamp with time zone,
   version integer not null default 1,
+  parent_id bigint,
+  parent_step text,
   constraint pgqrs_runs_message_id_key UNIQUE (message_id),
+  constraint pgqrs_runs_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES {{schema}}.pgqrs_runs(id) ON DELETE SET NULL,
   constraint pgqrs_runs_pkey PRIMARY KEY (id),
   constraint pgqrs_runs_status_check CHECK ((status = ANY (ARRAY['QUEUED'::text, 'RUNNING'::text, 'SLEEPING'::text, 'PAUSED'::text, 'CANCELLING'::text, 'CANCELLED'::text, 'SUCCESS'::text, 'ERROR'::text]))),
   constraint pgqrs_runs_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES {{schema}}.pgqrs_workflows(id) ON DELETE CASCADE,
@@ -177,6 +180,8 @@ CREATE INDEX pgqrs_events_pending ON {{schema}}.pgqrs_events USING btree (run_id
 CREATE INDEX pgqrs_messages_claim ON {{schema}}.pgqrs_messages USING btree (queue_id, priority DESC, visible_at, id);
 
 CREATE UNIQUE INDEX pgqrs_messages_dedupe ON {{schema}}.pgqrs_messages USING btree (queue_id, dedupe_key) WHERE (dedupe_key IS NOT NULL);
+
+CREATE INDEX pgqrs_runs_parent ON {{schema}}.pgqrs_runs USING btree (parent_id, id) WHERE (parent_id IS NOT NULL);
 
 CREATE INDEX pgqrs_runs_status ON {{schema}}.pgqrs_runs USING btree (status, created_at DESC);
 
@@ -271,6 +276,38 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_cancel_children()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+declare
+  v_schema text;
+  v_channel text;
+  v_queue text;
+begin
+  update pgqrs_runs c set status = 'CANCELLING', updated_at = now(), wake_at = null
+  where c.parent_id = new.id and c.status in ('QUEUED', 'RUNNING', 'SLEEPING', 'PAUSED');
+  select n.nspname into v_schema from pg_class cl join pg_namespace n on n.oid = cl.relnamespace
+    where cl.oid = 'pgqrs_queues'::regclass;
+  v_channel := case when octet_length('pgqrs:' || v_schema) <= 63 then 'pgqrs:' || v_schema
+    else 'pgqrs:' || left(encode(sha256(convert_to(v_schema, 'UTF8')), 'hex'), 40) end;
+  for v_queue in
+    with woken as (
+      update pgqrs_messages m set visible_at = now()
+      from pgqrs_runs c
+      where c.parent_id = new.id and c.status = 'CANCELLING' and m.id = c.message_id
+        and m.lease is null and m.visible_at > now()
+      returning m.queue_id
+    )
+    select distinct q.name from woken w join pgqrs_queues q on q.id = w.queue_id
+  loop
+    perform pg_notify(v_channel, v_queue);
+  end loop;
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_check_payload(p_payload jsonb)
  RETURNS void
  LANGUAGE plpgsql
@@ -313,6 +350,39 @@ begin
     raise exception 'pgqrs: invalid payload at %: nesting deeper than 32 levels is not allowed',
       v_bad.path using errcode = '22023';
   end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION {{schema}}.pgqrs_child_ended()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', '{{schema}}', 'pg_temp'
+AS $function$
+declare
+  v_message bigint;
+  v_queue text;
+  v_schema text;
+  v_channel text;
+begin
+  select p.message_id into v_message from pgqrs_runs p where p.id = new.parent_id;
+  if v_message is null then
+    return null;
+  end if;
+  perform 1 from pgqrs_messages m where m.id = v_message for update;
+  update pgqrs_messages m set visible_at = now()
+  from pgqrs_queues q
+  where m.id = v_message and q.id = m.queue_id and m.lease is null and m.visible_at > now()
+    and exists (select 1 from pgqrs_steps s where s.run_id = new.parent_id
+      and s.step_key = 'await:' || new.id and s.status = 'RUNNING')
+  returning q.name into v_queue;
+  if v_queue is not null then
+    select n.nspname into v_schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.oid = 'pgqrs_queues'::regclass;
+    v_channel := case when octet_length('pgqrs:' || v_schema) <= 63 then 'pgqrs:' || v_schema
+      else 'pgqrs:' || left(encode(sha256(convert_to(v_schema, 'UTF8')), 'hex'), 40) end;
+    perform pg_notify(v_channel, v_queue);
+  end if;
+  return null;
 end
 $function$;
 
@@ -633,3 +703,7 @@ CREATE TRIGGER pgqrs_archive_counted_delete AFTER DELETE ON {{schema}}.pgqrs_arc
 CREATE TRIGGER pgqrs_archive_counted_insert AFTER INSERT ON {{schema}}.pgqrs_archive REFERENCING NEW TABLE AS pgqrs_archive_new FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.pgqrs_archive_count_insert();
 
 CREATE TRIGGER pgqrs_archive_dead AFTER INSERT ON {{schema}}.pgqrs_archive FOR EACH ROW WHEN ((new.dead_at IS NOT NULL)) EXECUTE FUNCTION {{schema}}.pgqrs_dead_message_ends_run();
+
+CREATE TRIGGER pgqrs_cancel_children AFTER UPDATE OF status ON {{schema}}.pgqrs_runs FOR EACH ROW WHEN (((new.status = 'CANCELLING'::text) AND (old.status <> 'CANCELLING'::text))) EXECUTE FUNCTION {{schema}}.pgqrs_cancel_children();
+
+CREATE TRIGGER pgqrs_child_ended AFTER UPDATE OF status ON {{schema}}.pgqrs_runs FOR EACH ROW WHEN (((new.parent_id IS NOT NULL) AND (new.status = ANY (ARRAY['SUCCESS'::text, 'ERROR'::text, 'CANCELLED'::text])) AND (old.status <> ALL (ARRAY['SUCCESS'::text, 'ERROR'::text, 'CANCELLED'::text])))) EXECUTE FUNCTION {{schema}}.pgqrs_child_ended();

@@ -93,7 +93,7 @@ CREATE TABLE pgqrs_runs (
   created_at integer not null,
   updated_at integer not null,
   started_at integer,
-  completed_at integer, deadline_at integer, version integer not null default 1,
+  completed_at integer, deadline_at integer, version integer not null default 1, parent_id integer references pgqrs_runs (id) on delete set null, parent_step text,
   unique (workflow_id, idempotency_key)
 );
 
@@ -142,6 +142,8 @@ CREATE INDEX pgqrs_messages_claim on pgqrs_messages (queue_id, priority desc, vi
 
 CREATE UNIQUE INDEX pgqrs_messages_dedupe on pgqrs_messages (queue_id, dedupe_key) where dedupe_key is not null;
 
+CREATE INDEX pgqrs_runs_parent on pgqrs_runs (parent_id, id) where parent_id is not null;
+
 CREATE INDEX pgqrs_runs_status on pgqrs_runs (status, created_at desc);
 
 CREATE INDEX pgqrs_runs_workflow on pgqrs_runs (workflow_id, created_at desc);
@@ -172,4 +174,28 @@ begin
       'message', 'the run''s message was dead-lettered after ' || new.attempts || ' of '
         || new.max_attempts || ' deliveries: ' || coalesce(new.last_error, 'no error recorded'))
   where message_id = new.id and status not in ('SUCCESS', 'ERROR', 'CANCELLED');
+end;
+
+CREATE TRIGGER pgqrs_cancel_children after update of status on pgqrs_runs
+when (new.status = 'CANCELLING' and old.status <> 'CANCELLING')
+  or (new.status = 'CANCELLED' and old.status <> 'CANCELLED')
+begin
+  update pgqrs_runs set status = 'CANCELLING', updated_at = new.updated_at, wake_at = null
+  where parent_id = new.id and status in ('QUEUED', 'RUNNING', 'SLEEPING', 'PAUSED');
+  update pgqrs_messages set visible_at = new.updated_at
+  where id in (select c.message_id from pgqrs_runs c
+      where c.parent_id = new.id and c.status = 'CANCELLING')
+    and lease is null and visible_at > new.updated_at;
+end;
+
+CREATE TRIGGER pgqrs_child_ended after update of status on pgqrs_runs
+when new.parent_id is not null
+  and new.status in ('SUCCESS', 'ERROR', 'CANCELLED')
+  and old.status not in ('SUCCESS', 'ERROR', 'CANCELLED')
+begin
+  update pgqrs_messages set visible_at = new.updated_at
+  where id = (select p.message_id from pgqrs_runs p where p.id = new.parent_id)
+    and lease is null and visible_at > new.updated_at
+    and exists (select 1 from pgqrs_steps s where s.run_id = new.parent_id
+      and s.step_key = 'await:' || new.id and s.status = 'RUNNING');
 end;
