@@ -222,19 +222,31 @@ describe('runs (SQLite)', () => {
     expectError(await cliRaw('runs', 'show', '99999'), /run 99999 not found/)
   })
 
-  it('runs show lists a run\'s children; runs list --parent and runs tree show the tree', async () => {
+  it("runs show lists a run's children; runs list --parent and runs tree show the tree", async () => {
     const tree = await withLibrary(dsn, async (store) => {
       await store.workflows.ensure('wf-kid')
       const parent = ids.done
-      const { run: a } = await store.runs.start('wf-kid', { n: 1 }, {
-        parent: { runId: parent, stepKey: 'child:wf-kid' },
-      })
-      const { run: b } = await store.runs.start('wf-kid', { n: 2 }, {
-        parent: { runId: parent, stepKey: 'child:wf-kid#2' },
-      })
-      const { run: grandchild } = await store.runs.start('wf-kid', { n: 3 }, {
-        parent: { runId: a.id, stepKey: 'child:wf-kid' },
-      })
+      const { run: a } = await store.runs.start(
+        'wf-kid',
+        { n: 1 },
+        {
+          parent: { runId: parent, stepKey: 'child:wf-kid' },
+        },
+      )
+      const { run: b } = await store.runs.start(
+        'wf-kid',
+        { n: 2 },
+        {
+          parent: { runId: parent, stepKey: 'child:wf-kid#2' },
+        },
+      )
+      const { run: grandchild } = await store.runs.start(
+        'wf-kid',
+        { n: 3 },
+        {
+          parent: { runId: a.id, stepKey: 'child:wf-kid' },
+        },
+      )
       return { a: a.id, b: b.id, grandchild: grandchild.id }
     })
     const shown = await cliJson<{ children: { id: number; parentId: number }[] }>(
@@ -246,7 +258,9 @@ describe('runs (SQLite)', () => {
       [tree.b, ids.done],
       [tree.a, ids.done],
     ])
-    expect(await cli('runs', 'show', String(ids.done))).toMatch(/children:[\s\S]*│ wf-kid\s+│ QUEUED/)
+    expect(await cli('runs', 'show', String(ids.done))).toMatch(
+      /children:[\s\S]*│ wf-kid\s+│ QUEUED/,
+    )
     const listed = await cliJson<{ id: number; parentStep: string }[]>(
       'runs',
       'list',

@@ -70,7 +70,11 @@ export function toChildRef(output: unknown): ChildRef {
     !Number.isInteger(o.messageId) ||
     typeof o.workflow !== 'string'
   )
-    throw new ValidationError('step output', output, '{ runId, messageId, workflow } of a child run')
+    throw new ValidationError(
+      'step output',
+      output,
+      '{ runId, messageId, workflow } of a child run',
+    )
   return { runId: o.runId!, messageId: o.messageId!, workflow: o.workflow }
 }
 

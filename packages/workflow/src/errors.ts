@@ -117,7 +117,10 @@ export class ChildWorkflowFailedError extends PgqrsError {
         : typeof error === 'object' && error !== null && 'message' in error
           ? `${String((error as { name?: unknown }).name ?? 'Error')}: ${String((error as { message: unknown }).message)}`
           : JSON.stringify(error)
-    super('CHILD_FAILED', `Child run ${childRunId} (workflow "${workflow}") ended ${status}: ${text}`)
+    super(
+      'CHILD_FAILED',
+      `Child run ${childRunId} (workflow "${workflow}") ended ${status}: ${text}`,
+    )
     this.childRunId = childRunId
     this.workflow = workflow
     this.status = status

@@ -716,7 +716,10 @@ export class Run {
       try {
         await tx.runs.transition(this.id, { to: 'RUNNING', lease: this.lease })
       } catch (e) {
-        if (InvalidStateTransitionError.is(e) && (e.from === 'CANCELLING' || e.from === 'CANCELLED'))
+        if (
+          InvalidStateTransitionError.is(e) &&
+          (e.from === 'CANCELLING' || e.from === 'CANCELLED')
+        )
           throw new CancelledError(this.id)
         throw e
       }

@@ -53,9 +53,14 @@ describe('child outcomes', () => {
       'Child run 7 (workflow "charge") ended ERROR: NonRetryableError: card declined',
     )
     const cancelled = new ChildWorkflowFailedError(8, 'charge', 'CANCELLED', null)
-    expect(cancelled.message).toBe('Child run 8 (workflow "charge") ended CANCELLED: it was cancelled')
+    expect(cancelled.message).toBe(
+      'Child run 8 (workflow "charge") ended CANCELLED: it was cancelled',
+    )
     // stored as the parent's error when uncaught: the code survives
-    expect(serialiseError(cancelled)).toMatchObject({ name: 'ChildWorkflowFailedError', code: 'CHILD_FAILED' })
+    expect(serialiseError(cancelled)).toMatchObject({
+      name: 'ChildWorkflowFailedError',
+      code: 'CHILD_FAILED',
+    })
   })
 
   it('a stored child reference that is not one is a ValidationError', () => {

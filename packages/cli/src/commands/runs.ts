@@ -81,7 +81,11 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       `only runs in these statuses, comma-separated (${RUN_STATUSES.join(', ')})`,
       parseChoiceList(RUN_STATUSES),
     )
-    .option('--parent <id>', 'only the children of this run (started by its ctx.startChild)', parsePositive)
+    .option(
+      '--parent <id>',
+      'only the children of this run (started by its ctx.startChild)',
+      parsePositive,
+    )
     .option('--limit <n>', 'at most this many', parsePositive, 100)
     .action((opts: ListOptions, cmd: Command) =>
       ctx.withStore(cmd, 'listing runs', async (store) => {

@@ -67,9 +67,9 @@ export function childWorkflowTests(harness: StoreHarness): void {
       // each call site (`child:<name>`, `#2`… in call order) started the child with its input
       const occurrence = (key: string | null) => Number(/#(\d+)$/.exec(key ?? '')?.[1] ?? 1)
       expect(
-        children.map((c) => [occurrence(c.parentStep), (c.input as { n: number }).n]).sort(
-          (a, b) => a[0]! - b[0]!,
-        ),
+        children
+          .map((c) => [occurrence(c.parentStep), (c.input as { n: number }).n])
+          .sort((a, b) => a[0]! - b[0]!),
       ).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, i + 1]))
       const sites = new Set(children.map((c) => c.parentStep))
       expect(sites).toEqual(
@@ -188,10 +188,14 @@ export function childWorkflowTests(harness: StoreHarness): void {
       await track.stopAll()
     })
 
-    it('a child started with another version goes to that version\'s queue and runs there', async () => {
+    it("a child started with another version goes to that version's queue and runs there", async () => {
       const store = fx.store
       const name = uniqueName('versioned-child')
-      const v2 = defineWorkflow({ name, version: 2, run: (_ctx, input: { x: number }) => input.x * 2 })
+      const v2 = defineWorkflow({
+        name,
+        version: 2,
+        run: (_ctx, input: { x: number }) => input.x * 2,
+      })
       const parent = defineWorkflow({
         name: uniqueName('versioned-parent'),
         async run(ctx) {
@@ -319,7 +323,10 @@ export function childWorkflowTests(harness: StoreHarness): void {
 
     it('the low-level Run API: startChild on a replay returns the same child, awaitChild returns its output once it ended', async () => {
       const store = fx.store
-      const leaf = defineWorkflow({ name: uniqueName('low-leaf'), run: (_c, i: { v: string }) => i.v })
+      const leaf = defineWorkflow({
+        name: uniqueName('low-leaf'),
+        run: (_c, i: { v: string }) => i.v,
+      })
       const parent = defineWorkflow({ name: uniqueName('low-parent'), run: () => null })
       await parent.ensure(store)
       const h = await parent.start(store, {})
@@ -338,7 +345,12 @@ export function childWorkflowTests(harness: StoreHarness): void {
       expect((pending as Error).name).toBe('Suspend')
       // not a child of this run: a typed error naming what is allowed
       const stranger = await leaf.start(store, { v: 'x' })
-      expectError(await rejection(second.awaitChild(stranger.id)), ValidationError, 'VALIDATION', 'child')
+      expectError(
+        await rejection(second.awaitChild(stranger.id)),
+        ValidationError,
+        'VALIDATION',
+        'child',
+      )
       await track(workflowWorker(store, [leaf], FAST)).start()
       await waitForRun(store, c1.id, 'SUCCESS')
       const third = await Run.open(store, msg)
@@ -404,7 +416,9 @@ export function childWorkflowTests(harness: StoreHarness): void {
             return ctx.step('after', () => ({ endedAt, at: Date.now() }))
           },
         })
-        await track(workflowWorker(store, [parent, gated], { ...FAST, pollIntervalMs: 30_000 })).start()
+        await track(
+          workflowWorker(store, [parent, gated], { ...FAST, pollIntervalMs: 30_000 }),
+        ).start()
         const h = await parent.start(store, {})
         const childId = (await h.getEvent<number>('child', { timeoutMs: 10_000 }))!
         await waitForSuspended(store, childId, 'SLEEPING')

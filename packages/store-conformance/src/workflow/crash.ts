@@ -263,7 +263,10 @@ export function crashTests(harness: StoreHarness): void {
       const started = await admin(store).runs({ parentId: h.id })
       expect(started).toHaveLength(10)
 
-      const { run, pid: pid2 } = await finishWithNewWorker({ workflow: name, kind: 'children' }, h.id)
+      const { run, pid: pid2 } = await finishWithNewWorker(
+        { workflow: name, kind: 'children' },
+        h.id,
+      )
       expect(run.status).toBe('SUCCESS')
       expect(run.output).toBe(45)
       const log = lines(file)

@@ -258,9 +258,7 @@ export class KyselyRunRepository implements RunRepository {
 }
 
 /** Validates `StartRunOptions.parent`: a run id and a step key, or nothing. */
-function checkParent(
-  parent: StartRunOptions['parent'],
-): { runId: number; stepKey: string } | null {
+function checkParent(parent: StartRunOptions['parent']): { runId: number; stepKey: string } | null {
   if (parent === undefined || parent === null) return null
   if (typeof parent !== 'object')
     throw new ValidationError('parent', parent, 'an object { runId, stepKey } or null')

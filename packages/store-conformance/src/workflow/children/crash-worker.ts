@@ -159,11 +159,15 @@ try {
   const args = JSON.parse(process.argv[2] ?? '{}') as CrashChildArgs
   store = await connect(args.dsn, args.config)
   const wf = defineWorkflow<CrashInput, unknown>({ name: args.workflow, run: body(args, store) })
-  const runner = workflowWorker(store, args.kind === 'children' ? [wf, kidWorkflow(args, store)] : [wf], {
-    leaseMs: args.leaseMs,
-    pollIntervalMs: args.pollIntervalMs,
-    heartbeatIntervalMs: 1_000,
-  })
+  const runner = workflowWorker(
+    store,
+    args.kind === 'children' ? [wf, kidWorkflow(args, store)] : [wf],
+    {
+      leaseMs: args.leaseMs,
+      pollIntervalMs: args.pollIntervalMs,
+      heartbeatIntervalMs: 1_000,
+    },
+  )
   const stop = new Promise<void>((resolve) => {
     process.on('message', (m: CrashParentMessage) => {
       if (m?.type === 'stop') resolve()
