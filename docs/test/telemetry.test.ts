@@ -1,6 +1,7 @@
 // OpenTelemetry through @opentelemetry/api with the SDK's in-memory exporters: one trace from an
-// HTTP request through enqueue to the handler in another process, and metrics that match the
-// database.
+// HTTP request through enqueue to the handler in another process (SQLite and PostgreSQL), and
+// metrics that match the database. Workflow spans and metrics: telemetry-workflow.test.ts.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,31 +11,23 @@ import { fileURLToPath } from 'node:url'
 import { context, SpanKind, trace } from '@opentelemetry/api'
 import { connect, type Store } from '@pgqrs/core'
 import { observeQueues, worker } from '@pgqrs/queue'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runNode } from './run-node.ts'
 import { registerSdk, type SpanJson, spansJson } from './telemetry/sdk.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 
-describe('OpenTelemetry', () => {
-  let dir: string
-  let dsn: string
-  let store: Store
-  let sdk: ReturnType<typeof registerSdk>
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pgqrs-otel-'))
-    dsn = `sqlite://${join(dir, 'otel.db')}`
-    sdk = registerSdk()
-    store = await connect(dsn, { logger: false })
-    await store.migrate()
-  })
-  afterEach(async () => {
-    await store.close()
-    await sdk.disable()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  it('one trace: HTTP request -> enqueue (producer) -> process and settle (consumer) in another process -> the handler span', async () => {
+/**
+ * An HTTP service enqueues inside its request span on `store`; a worker in a child process
+ * (`env` tells it the database) handles the message: asserts that the request, the enqueue, the
+ * process and settle spans and the handler's own span form one trace, parent by parent.
+ */
+async function expectOneTrace(
+  store: Store,
+  sdk: ReturnType<typeof registerSdk>,
+  env: Record<string, string>,
+): Promise<void> {
     const queue = 'emails'
     await store.queue(queue)
     const producer = await store.producer(queue)
@@ -56,7 +49,7 @@ describe('OpenTelemetry', () => {
     server.close()
 
     const child = await runNode([join(HERE, 'telemetry', 'child-worker.ts')], {
-      env: { ...process.env, PGQRS_DSN: dsn, PGQRS_QUEUE: queue },
+      env: { ...process.env, ...env, PGQRS_QUEUE: queue },
       timeoutMs: 40_000,
     })
     expect(child.code, child.stderr).toBe(0)
@@ -90,6 +83,28 @@ describe('OpenTelemetry', () => {
       'messaging.operation.type': 'settle',
       'messaging.operation.name': 'archive',
     })
+}
+
+describe('OpenTelemetry', () => {
+  let dir: string
+  let dsn: string
+  let store: Store
+  let sdk: ReturnType<typeof registerSdk>
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pgqrs-otel-'))
+    dsn = `sqlite://${join(dir, 'otel.db')}`
+    sdk = registerSdk()
+    store = await connect(dsn, { logger: false })
+    await store.migrate()
+  })
+  afterEach(async () => {
+    await store.close()
+    await sdk.disable()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('one trace: HTTP request -> enqueue (producer) -> process and settle (consumer) in another process -> the handler span', async () => {
+    await expectOneTrace(store, sdk, { PGQRS_DSN: dsn })
   })
 
   it('metrics match the database: handled, failed and dead-lettered counters, depth and oldest pending age gauges', async () => {
@@ -156,5 +171,51 @@ describe('OpenTelemetry', () => {
       .filter((p) => p.attributes['messaging.destination.name'] === queue)
       .reduce((n, p) => n + (p.value as { count: number }).count, 0)
     expect(count).toBe(5)
+  })
+})
+
+const PG_URL =
+  process.env.PGQRS_TEST_DATABASE_URL ??
+  process.env.PGQRS_TEST_DSN ??
+  'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** True when a PostgreSQL server answers at PG_URL (else the reason). */
+async function pgAnswers(): Promise<true | string> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2_000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query('select 1')
+    return true
+  } catch (e) {
+    return (e as Error).message
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+const pgAnswer = await pgAnswers()
+const pgReason = pgAnswer === true ? '' : ` (skipped: no PostgreSQL at ${PG_URL}: ${pgAnswer})`
+
+describe.skipIf(pgAnswer !== true)(`OpenTelemetry on PostgreSQL${pgReason}`, () => {
+  let store: Store
+  let sdk: ReturnType<typeof registerSdk>
+  const schema = `pgqrs_otel_${randomBytes(4).toString('hex')}`
+  beforeEach(async () => {
+    sdk = registerSdk()
+    store = await connect(PG_URL, { logger: false, schema })
+    await store.migrate()
+  })
+  afterEach(async () => {
+    await store.close()
+    await sdk.disable()
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    await client.query(`drop schema if exists ${schema} cascade`)
+    await client.end()
+  })
+
+  it('one trace across two processes on Postgres: HTTP request -> enqueue -> process -> the handler span', async () => {
+    await expectOneTrace(store, sdk, { PGQRS_DSN: PG_URL, PGQRS_SCHEMA: schema })
   })
 })
