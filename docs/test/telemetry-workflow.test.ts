@@ -1,10 +1,11 @@
-// OpenTelemetry of the workflow layer with the SDK's in-memory exporters: a span per delivery of a
-// run with its step spans (a step replayed after a sleep is marked, not re-timed), sleeps as
-// events, and the run and step metrics next to what the database holds.
+// OpenTelemetry of the workflow layer with the SDK's in-memory exporters: a run started in a
+// request's span, a span per delivery of the run in that trace with its step spans (a step
+// replayed after a sleep is marked, not re-timed), sleeps as events, and the run and step metrics
+// next to what the database holds.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { trace } from '@opentelemetry/api'
+import { SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { connect, type Store } from '@pgqrs/core'
 import {
@@ -72,11 +73,27 @@ describe('OpenTelemetry: workflows', () => {
       },
     })
     runner = await workflowWorker(store, [signup], { pollIntervalMs: 20 }).start()
-    const handle = await signup.start(store, { user: 'ada' })
+    // started inside a request's span: every delivery of the run continues that trace
+    const handle = await trace
+      .getTracer('app')
+      .startActiveSpan('POST /signup', async (span) => {
+        const h = await signup.start(store, { user: 'ada' })
+        span.end()
+        return h
+      })
     expect(await handle.result({ timeoutMs: 20_000 })).toEqual({ id: 42, active: true })
     await runner.stop()
 
     const spans = sdk.spans.getFinishedSpans()
+    const request = spans.find((s) => s.name === 'POST /signup')!
+    const start = spans.find((s) => s.name === 'start signup')!
+    expect(parentOf(start)).toBe(request.spanContext().spanId)
+    expect(start.kind).toBe(SpanKind.PRODUCER)
+    expect(start.attributes).toMatchObject({
+      'messaging.destination.name': 'signup',
+      'messaging.operation.type': 'send',
+      'pgqrs.run.id': String(handle.id),
+    })
     const deliveries = spans.filter((s) => s.name === 'workflow signup').sort(byStart)
     expect(deliveries).toHaveLength(2)
     const [first, second] = deliveries as [ReadableSpan, ReadableSpan]
@@ -90,7 +107,9 @@ describe('OpenTelemetry: workflows', () => {
       // a child of the queue worker's process span of the same message
       const process_ = spans.find((s) => s.spanContext().spanId === parentOf(d))
       expect(process_?.name).toBe('process signup')
-      expect(d.spanContext().traceId).toBe(process_?.spanContext().traceId)
+      // ... whose parent is the start span: both deliveries are in the request's trace
+      expect(parentOf(process_!)).toBe(start.spanContext().spanId)
+      expect(d.spanContext().traceId).toBe(request.spanContext().traceId)
     }
     expect(first.attributes).toMatchObject({
       'pgqrs.run.status_before': 'QUEUED',
@@ -221,7 +240,8 @@ describe('OpenTelemetry: workflows', () => {
     const h = await quiet.start(store, null)
     expect(await h.result({ timeoutMs: 20_000 })).toBe(1)
     await runner.stop()
-    expect(sdk.spans.getFinishedSpans().map((s) => s.name)).toEqual([])
+    // only the starter's span (start() is not the worker's): no process, workflow or step span
+    expect(sdk.spans.getFinishedSpans().map((s) => s.name)).toEqual(['start quiet'])
     const points = await collect(sdk)
     for (const name of ['pgqrs.runs.started', 'pgqrs.runs.ended', 'pgqrs.step.duration'])
       expect(points.get(name) ?? []).toEqual([])

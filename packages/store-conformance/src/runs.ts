@@ -415,6 +415,24 @@ export function runTests(harness: StoreHarness): void {
       expect(await fx.store.runs.getByMessage(2_000_000_000)).toBeNull()
     })
 
+    it('runs.start stores headers with the run message (read back by messages.headers); bad headers are a ValidationError', async () => {
+      const workflow = await freshWorkflow(fx.store, 'wf-headers')
+      const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }
+      const { message } = await fx.store.runs.start(workflow, 1, { headers })
+      const { message: plain } = await fx.store.runs.start(workflow, 2)
+      if (fx.store.messages.headers) {
+        const got = await fx.store.messages.headers([message.id, plain.id])
+        expect(got.get(message.id)).toEqual(headers)
+        expect(got.has(plain.id)).toBe(false)
+      }
+      expectError(
+        await rejection(fx.store.runs.start(workflow, 3, { headers: { 'bad key': 1 } as never })),
+        ValidationError,
+        'VALIDATION',
+      )
+      expect(await fx.store.runs.list({ workflow })).toHaveLength(2)
+    })
+
     it('events.list returns the oldest events first, at most limit', async () => {
       const workflow = await freshWorkflow(fx.store, 'wf-events-limit')
       const { run } = await fx.store.runs.start(workflow, null)

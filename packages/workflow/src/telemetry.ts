@@ -10,7 +10,9 @@ import {
   type Histogram,
   type MeterProvider,
   metrics,
+  propagation,
   type Span,
+  SpanKind,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api'
@@ -226,6 +228,49 @@ export class DeliveryTelemetry {
       this.#span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message })
     } else if (status === 'ERROR') this.#span.setStatus({ code: SpanStatusCode.ERROR })
     this.#span.end()
+  }
+}
+
+/**
+ * Runs the start of a run of `workflow` (queue `queue`) inside a PRODUCER span `start <workflow>`
+ * and gives `start` the headers to store with the run's message: the span's trace context, so that
+ * every delivery of the run (its `process`, `workflow` and `step` spans) continues this trace, in
+ * any process. Without a recording span (no SDK), `start` gets no headers. @internal
+ */
+export async function traceStart<R extends { run: { id: number } }>(
+  workflow: string,
+  queue: string,
+  start: (headers: Readonly<Record<string, string>> | undefined) => Promise<R>,
+): Promise<R> {
+  const span = tracer.startSpan(`start ${workflow}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      'messaging.system': 'pgqrs',
+      'messaging.destination.name': queue,
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'start',
+      'pgqrs.workflow.name': workflow,
+    },
+  })
+  if (!span.isRecording()) {
+    span.end()
+    return start(undefined)
+  }
+  const headers: Record<string, string> = {}
+  const ctx = trace.setSpan(context.active(), span)
+  propagation.inject(ctx, headers)
+  try {
+    const out = await context.with(ctx, () =>
+      start(Object.keys(headers).length > 0 ? headers : undefined),
+    )
+    span.setAttribute('pgqrs.run.id', String(out.run.id))
+    return out
+  } catch (e) {
+    span.recordException(e as Error)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.message })
+    throw e
+  } finally {
+    span.end()
   }
 }
 

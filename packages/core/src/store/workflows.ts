@@ -31,6 +31,12 @@ export interface StartRunOptions {
    * register version N claim them.
    */
   readonly version?: number
+  /**
+   * Stored with the run's message like an enqueue's headers (the W3C `traceparent` of the starter's
+   * span, so that every delivery of the run continues the starter's trace); see
+   * `EnqueueItem.headers`.
+   */
+  readonly headers?: Readonly<Record<string, string>> | null
 }
 
 /** A change of run status by {@link RunRepository.transition}. */

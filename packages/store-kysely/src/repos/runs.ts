@@ -90,6 +90,7 @@ export class KyselyRunRepository implements RunRepository {
           payload: input === undefined ? {} : { input },
           delayMs: options.delayMs,
           priority: options.priority,
+          headers: options.headers,
         },
       ],
       this.#config,
@@ -122,6 +123,9 @@ export class KyselyRunRepository implements RunRepository {
           }
         }
         const [message] = await f.messages.insert(db, queue, [item!], null)
+        if (item!.headersText !== null)
+          await sql`insert into ${f.t('pgqrs_message_headers')} (message_id, headers)
+            values (${message!.id}, ${f.json(item!.headersText)})`.execute(db)
         const r = await sql<Row>`insert into ${f.t('pgqrs_runs')}
             (workflow_id, message_id, status, input, idempotency_key, deadline_at, version, created_at, updated_at)
           values (${workflowId}, ${message!.id}, 'QUEUED', ${f.json(inputText)}, ${key}, ${f.time(deadline)}, ${version}, ${f.now()}, ${f.now()})
