@@ -257,5 +257,7 @@ async function deliver(
   }
   // parallel steps still running when the body ended (a sibling threw): let them record first
   await ctx.drain()
-  return settle(store, run.id, msg, ending(store, ctx, outcome))
+  const after = await settle(store, run.id, msg, ending(store, ctx, outcome))
+  // a cancel this delivery finalised at a step boundary: the run is CANCELLED already
+  return after ?? (run.record.status === 'CANCELLED' ? 'CANCELLED' : null)
 }
