@@ -185,8 +185,16 @@ async function post(d: Dashboard, path: string, fields: Record<string, string> =
 
 describe('cancel a pending message', () => {
   it('is offered only when the source can, and the POST reaches DashboardSource.cancelMessage', async () => {
-    const withoutCancel = await (await get(dashboard, '/d/queues/reports?state=pending')).text()
-    expect(withoutCancel).not.toContain('data-action="cancel"')
+    // storeSource offers it because the store has messages.cancel; a source without it does not
+    expect(typeof storeSource(ts.store).cancelMessage).toBe('function')
+    const { cancelMessage: _, ...cannot } = storeSource(ts.store)
+    const plain = createDashboard({ basePath: '/d', source: cannot })
+    try {
+      const withoutCancel = await (await get(plain, '/d/queues/reports?state=pending')).text()
+      expect(withoutCancel).not.toContain('data-action="cancel"')
+    } finally {
+      plain.close()
+    }
     const cancelled: number[] = []
     const d = createDashboard({
       basePath: '/d',
