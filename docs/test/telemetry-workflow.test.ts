@@ -74,13 +74,11 @@ describe('OpenTelemetry: workflows', () => {
     })
     runner = await workflowWorker(store, [signup], { pollIntervalMs: 20 }).start()
     // started inside a request's span: every delivery of the run continues that trace
-    const handle = await trace
-      .getTracer('app')
-      .startActiveSpan('POST /signup', async (span) => {
-        const h = await signup.start(store, { user: 'ada' })
-        span.end()
-        return h
-      })
+    const handle = await trace.getTracer('app').startActiveSpan('POST /signup', async (span) => {
+      const h = await signup.start(store, { user: 'ada' })
+      span.end()
+      return h
+    })
     expect(await handle.result({ timeoutMs: 20_000 })).toEqual({ id: 42, active: true })
     await runner.stop()
 

@@ -28,61 +28,61 @@ async function expectOneTrace(
   sdk: ReturnType<typeof registerSdk>,
   env: Record<string, string>,
 ): Promise<void> {
-    const queue = 'emails'
-    await store.queue(queue)
-    const producer = await store.producer(queue)
-    const tracer = trace.getTracer('app')
-    // an HTTP service that enqueues inside its request span
-    const server = createServer((req, res) => {
-      const span = tracer.startSpan(`${req.method} /signup`, { kind: SpanKind.SERVER })
-      void context.with(trace.setSpan(context.active(), span), async () => {
-        await producer.enqueue({ to: 'a@b.c' })
-        span.end()
-        res.end('queued')
-      })
+  const queue = 'emails'
+  await store.queue(queue)
+  const producer = await store.producer(queue)
+  const tracer = trace.getTracer('app')
+  // an HTTP service that enqueues inside its request span
+  const server = createServer((req, res) => {
+    const span = tracer.startSpan(`${req.method} /signup`, { kind: SpanKind.SERVER })
+    void context.with(trace.setSpan(context.active(), span), async () => {
+      await producer.enqueue({ to: 'a@b.c' })
+      span.end()
+      res.end('queued')
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    const port = (server.address() as AddressInfo).port
-    expect(await (await fetch(`http://127.0.0.1:${port}/signup`, { method: 'POST' })).text()).toBe(
-      'queued',
-    )
-    server.close()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  expect(await (await fetch(`http://127.0.0.1:${port}/signup`, { method: 'POST' })).text()).toBe(
+    'queued',
+  )
+  server.close()
 
-    const child = await runNode([join(HERE, 'telemetry', 'child-worker.ts')], {
-      env: { ...process.env, ...env, PGQRS_QUEUE: queue },
-      timeoutMs: 40_000,
-    })
-    expect(child.code, child.stderr).toBe(0)
-    const childSpans = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as SpanJson[]
-    const mine = spansJson(sdk.spans)
-    const http = mine.find((s) => s.name === 'POST /signup')!
-    const enqueue = mine.find((s) => s.name === `enqueue ${queue}`)!
-    const process_ = childSpans.find((s) => s.name === `process ${queue}`)!
-    const settle = childSpans.find((s) => s.name === `settle ${queue}`)!
-    const work = childSpans.find((s) => s.name === 'send email')!
-    for (const s of [http, enqueue, process_, settle, work]) expect(s, 'span').toBeDefined()
-    // one trace, parent by parent, across the two processes
-    for (const s of [enqueue, process_, settle, work]) expect(s.traceId).toBe(http.traceId)
-    expect(enqueue.parentSpanId).toBe(http.spanId)
-    expect(process_.parentSpanId).toBe(enqueue.spanId)
-    expect(work.parentSpanId).toBe(process_.spanId)
-    expect(settle.parentSpanId).toBe(process_.spanId)
-    // messaging semantic conventions
-    expect(enqueue.kind).toBe(SpanKind.PRODUCER)
-    expect(process_.kind).toBe(SpanKind.CONSUMER)
-    expect(enqueue.attributes).toMatchObject({
-      'messaging.system': 'pgqrs',
-      'messaging.destination.name': queue,
-      'messaging.operation.type': 'send',
-    })
-    expect(process_.attributes).toMatchObject({
-      'messaging.operation.type': 'process',
-      'messaging.message.delivery_attempt': 1,
-    })
-    expect(settle.attributes).toMatchObject({
-      'messaging.operation.type': 'settle',
-      'messaging.operation.name': 'archive',
-    })
+  const child = await runNode([join(HERE, 'telemetry', 'child-worker.ts')], {
+    env: { ...process.env, ...env, PGQRS_QUEUE: queue },
+    timeoutMs: 40_000,
+  })
+  expect(child.code, child.stderr).toBe(0)
+  const childSpans = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as SpanJson[]
+  const mine = spansJson(sdk.spans)
+  const http = mine.find((s) => s.name === 'POST /signup')!
+  const enqueue = mine.find((s) => s.name === `enqueue ${queue}`)!
+  const process_ = childSpans.find((s) => s.name === `process ${queue}`)!
+  const settle = childSpans.find((s) => s.name === `settle ${queue}`)!
+  const work = childSpans.find((s) => s.name === 'send email')!
+  for (const s of [http, enqueue, process_, settle, work]) expect(s, 'span').toBeDefined()
+  // one trace, parent by parent, across the two processes
+  for (const s of [enqueue, process_, settle, work]) expect(s.traceId).toBe(http.traceId)
+  expect(enqueue.parentSpanId).toBe(http.spanId)
+  expect(process_.parentSpanId).toBe(enqueue.spanId)
+  expect(work.parentSpanId).toBe(process_.spanId)
+  expect(settle.parentSpanId).toBe(process_.spanId)
+  // messaging semantic conventions
+  expect(enqueue.kind).toBe(SpanKind.PRODUCER)
+  expect(process_.kind).toBe(SpanKind.CONSUMER)
+  expect(enqueue.attributes).toMatchObject({
+    'messaging.system': 'pgqrs',
+    'messaging.destination.name': queue,
+    'messaging.operation.type': 'send',
+  })
+  expect(process_.attributes).toMatchObject({
+    'messaging.operation.type': 'process',
+    'messaging.message.delivery_attempt': 1,
+  })
+  expect(settle.attributes).toMatchObject({
+    'messaging.operation.type': 'settle',
+    'messaging.operation.name': 'archive',
+  })
 }
 
 describe('OpenTelemetry', () => {

@@ -8,7 +8,10 @@ import { registerSdk, spansJson } from './sdk.ts'
 
 const sdk = registerSdk()
 const schema = process.env.PGQRS_SCHEMA
-const store = await connect(process.env.PGQRS_DSN!, { logger: false, ...(schema ? { schema } : {}) })
+const store = await connect(process.env.PGQRS_DSN!, {
+  logger: false,
+  ...(schema ? { schema } : {}),
+})
 let done!: () => void
 const handled = new Promise<void>((r) => {
   done = r

@@ -207,9 +207,9 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         await page.waitForURL(`**${BASE}/queues/reports?state=pending&ok=cancelled`)
         expect(await ts.store.messages.get(delayed)).toBeNull()
         // nothing is left to deliver: a claim finds no message in reports
-        expect(await ts.store.messages.dequeue('reports', { batchSize: 10, leaseMs: 1_000 })).toEqual(
-          [],
-        )
+        expect(
+          await ts.store.messages.dequeue('reports', { batchSize: 10, leaseMs: 1_000 }),
+        ).toEqual([])
         expect(problems).toEqual([])
       })
 

@@ -144,7 +144,10 @@ export class DeliveryTelemetry {
       const out = await call(wrapped)
       const t1 = clock()
       if (executed) {
-        instruments().stepDuration.record((t1 - t0) / 1000, { ...metric, 'pgqrs.outcome': 'success' })
+        instruments().stepDuration.record((t1 - t0) / 1000, {
+          ...metric,
+          'pgqrs.outcome': 'success',
+        })
         ;(span as Span | null)?.end(t1)
       } else if (this.#recording) {
         tracer
@@ -176,7 +179,11 @@ export class DeliveryTelemetry {
   async sleep(key: string, ms: number, call: () => Promise<void>): Promise<void> {
     try {
       await call()
-      this.#event('pgqrs.sleep', { 'pgqrs.step.key': key, 'pgqrs.sleep.ms': ms, 'pgqrs.sleep.outcome': 'over' })
+      this.#event('pgqrs.sleep', {
+        'pgqrs.step.key': key,
+        'pgqrs.sleep.ms': ms,
+        'pgqrs.sleep.outcome': 'over',
+      })
     } catch (e) {
       if (e instanceof Suspend)
         this.#event('pgqrs.sleep', {
@@ -190,7 +197,11 @@ export class DeliveryTelemetry {
   }
 
   /** A wait for an event: an event `pgqrs.wait` on the run's span with what the wait got. */
-  async wait<T>(key: string, name: string, call: () => Promise<T | undefined>): Promise<T | undefined> {
+  async wait<T>(
+    key: string,
+    name: string,
+    call: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const attrs = { 'pgqrs.step.key': key, 'pgqrs.event.name': name }
     try {
       const got = await call()

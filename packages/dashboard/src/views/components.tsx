@@ -45,8 +45,8 @@ export function RunStatusCounts(props: { v: ViewContext; runs: RunCounts }) {
       </div>
       {runs.sampleOf === null ? null : (
         <p class="note">
-          Among the newest {count(runs.sampleOf)} runs (this store cannot count runs by status:
-          it has no <code>runs.counts</code>).
+          Among the newest {count(runs.sampleOf)} runs (this store cannot count runs by status: it
+          has no <code>runs.counts</code>).
         </p>
       )}
     </div>

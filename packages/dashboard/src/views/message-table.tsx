@@ -29,9 +29,7 @@ function stateTime(m: QueueMessage): { label: string; date: Date | null } {
 
 /** How long the settling delivery took (settled messages whose start the store kept). */
 function took(m: QueueMessage): string {
-  return m.startedAt && m.finishedAt
-    ? duration(m.finishedAt.getTime() - m.startedAt.getTime())
-    : ''
+  return m.startedAt && m.finishedAt ? duration(m.finishedAt.getTime() - m.startedAt.getTime()) : ''
 }
 
 /** Messages of one queue as a table; the payload and the last error cut to one line. */
