@@ -4,7 +4,11 @@
 // expect: /name: 'process emails'/
 // expect: /name: 'settle emails'/
 // expect: /pgqrs.messages.handled/
+// expect: /name: 'workflow onboard'/
+// expect: /name: 'step create_account'/
+// expect: /pgqrs.workflow.runs/
 // expect: handled 1 message in one trace
+// expect: run onboard SUCCESS with 2 steps
 import { tmpdir } from 'node:os'
 import { context, metrics, propagation, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -20,6 +24,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { observeQueues, worker } from '@pgqrs/queue'
+import { defineWorkflow, observeRuns, workflowWorker } from '@pgqrs/workflow'
 import * as pgqrs from 'pgqrs'
 
 // 1. The SDK (in an app: @opentelemetry/sdk-node with an OTLP exporter does the same).
@@ -57,10 +62,28 @@ await trace.getTracer('app').startActiveSpan('POST /signup', async (span) => {
 await handled
 await w.stop()
 
-// 3. Flush on the way out.
+// 3. Workflows: a span per delivery of a run, a span per step; runs by status with observeRuns.
+const stopRunGauge = observeRuns(store)
+const onboard = defineWorkflow({
+  name: 'onboard',
+  async run(ctx, input: { email: string }) {
+    const account = await ctx.step('create_account', () => ({ id: 7, email: input.email }))
+    return ctx.step('send_welcome', () => `welcome ${account.email}`)
+  },
+})
+const runner = await workflowWorker(store, [onboard]).start()
+const run = await onboard.start(store, { email: 'a@b.c' })
+await run.result({ timeoutMs: 30_000 })
+await runner.stop()
+const steps = await store.steps.list(run.id)
+const { status } = await run.status()
+
+// 4. Flush on the way out.
 await reader.forceFlush()
 stopGauges()
+stopRunGauge()
 await tracerProvider.shutdown()
 await meterProvider.shutdown()
 await store.close()
 console.log(`handled 1 message in ${traces.size === 1 ? 'one trace' : `${traces.size} traces`}`)
+console.log(`run onboard ${status} with ${steps.length} steps`)

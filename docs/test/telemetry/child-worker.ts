@@ -1,13 +1,17 @@
 // The handler's process of the cross-process trace test: registers the SDK, runs a worker on
-// PGQRS_QUEUE until it handled one message (the handler starts a span of its own), then prints the
-// spans it exported as one JSON line and exits.
+// PGQRS_QUEUE (in schema PGQRS_SCHEMA on Postgres) until it handled one message (the handler
+// starts a span of its own), then prints the spans it exported as one JSON line and exits.
 import { trace } from '@opentelemetry/api'
 import { connect } from '@pgqrs/core'
 import { worker } from '@pgqrs/queue'
 import { registerSdk, spansJson } from './sdk.ts'
 
 const sdk = registerSdk()
-const store = await connect(process.env.PGQRS_DSN!, { logger: false })
+const schema = process.env.PGQRS_SCHEMA
+const store = await connect(process.env.PGQRS_DSN!, {
+  logger: false,
+  ...(schema ? { schema } : {}),
+})
 let done!: () => void
 const handled = new Promise<void>((r) => {
   done = r

@@ -16,28 +16,41 @@ export class OnDemandReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
 }
 
-/** Registers the SDK globally; `disable()` unregisters it. */
+/**
+ * The tracer provider of this process, registered once: a tracer the API hands out (pgqrs gets
+ * its tracer when its module loads) keeps the first SDK tracer it delegated to, so a provider
+ * registered by a later test would never see pgqrs's spans. Each test resets the exporter instead.
+ */
+let tracing: {
+  readonly provider: BasicTracerProvider
+  readonly spans: InMemorySpanExporter
+} | null = null
+
+/**
+ * Registers the SDK globally: the process's tracer provider (its in-memory exporter emptied) and
+ * a fresh meter provider; `disable()` empties the exporter and unregisters the meter provider.
+ */
 export function registerSdk() {
-  const spans = new InMemorySpanExporter()
-  const tracerProvider = new BasicTracerProvider({
-    spanProcessors: [new SimpleSpanProcessor(spans)],
-  })
+  if (!tracing) {
+    const spans = new InMemorySpanExporter()
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+    trace.setGlobalTracerProvider(provider)
+    tracing = { provider, spans }
+  }
+  const { spans } = tracing
+  spans.reset()
   const reader = new OnDemandReader()
   const meterProvider = new MeterProvider({ readers: [reader] })
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  trace.setGlobalTracerProvider(tracerProvider)
   metrics.setGlobalMeterProvider(meterProvider)
   return {
     spans,
     reader,
     async disable() {
-      await tracerProvider.shutdown()
+      spans.reset()
       await meterProvider.shutdown()
-      trace.disable()
       metrics.disable()
-      propagation.disable()
-      context.disable()
     },
   }
 }

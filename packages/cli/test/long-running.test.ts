@@ -136,7 +136,8 @@ describe('pgqrs stats --watch', () => {
     expect(frames.length).toBeGreaterThanOrEqual(3)
     expect(frames[0]).toMatch(/│ queue\s+│ pending\s+│ delayed\s+│ in flight/)
     expect(frames[0]).toMatch(/│ jobs\s+│ 1\s+│/)
-    expect(frames[1]).toMatch(/\nworkers: 0 live[^\n]*\nruns \(newest 0\): QUEUED 0/)
+    // exact counts: the SQLite store counts runs by status (runs.counts)
+    expect(frames[1]).toMatch(/\nworkers: 0 live[^\n]*\nruns: QUEUED 0/)
     expect(p.stdout()).not.toContain('\u001b[') // no escape codes in a pipe
   })
 

@@ -1,4 +1,5 @@
 import {
+  type EventRecord,
   type ListMessagesOptions,
   MAX_PAGE_LIMIT,
   type QueueMessage,
@@ -6,6 +7,7 @@ import {
   type QueueRecord,
   type RunRecord,
   type RunStatus,
+  type RunValue,
   type StepRecord,
   type Store,
   type WorkerRecord,
@@ -63,16 +65,23 @@ export interface DashboardSource {
   workflows(): Promise<WorkflowRecord[]>
   /** Runs, newest first, at most `limit`. */
   runs(options: { workflow?: string; status?: RunStatus; limit: number }): Promise<RunRecord[]>
-  /** Exact run counts by status, in one bounded query (not in the store yet). */
+  /** Exact run counts by status, in one bounded query (stores with `runs.counts`). */
   runStatusCounts?(): Promise<RunStatusCounts>
   /** One run, or null. */
   run(id: number): Promise<RunRecord | null>
   /** Steps of a run in the order they started, at most `limit`. */
   steps(runId: number, options: { limit: number }): Promise<StepRecord[]>
+  /** Events sent to a run, oldest first, at most `limit`. */
+  runEvents?(runId: number, options: { limit: number }): Promise<EventRecord[]>
+  /** Values a run published (`ctx.setEvent`), by key, at most `limit`. */
+  runValues?(runId: number, options: { limit: number }): Promise<RunValue[]>
 
   /** Brings a dead or archived message back (same id, attempts reset). */
   replayMessage(id: number): Promise<void>
-  /** Cancels a pending (not leased) message: it is never delivered (not in the store yet). */
+  /**
+   * Cancels a pending or delayed message nobody leases: it is deleted and never delivered. False
+   * when it is leased, settled, a run's message or gone (stores with `messages.cancel`).
+   */
   cancelMessage?(id: number): Promise<boolean>
   /** Deletes archived messages of `queue` older than `olderThanMs`; returns how many. */
   purgeArchived(options: { queue: string; olderThanMs: number }): Promise<number>
@@ -95,10 +104,22 @@ const LIVE_FIRST = (a: WorkerRecord, b: WorkerRecord) =>
   Number(a.status === 'stopped') - Number(b.status === 'stopped') ||
   b.heartbeatAt.getTime() - a.heartbeatAt.getTime()
 
+/** The store's run counts summed by status (one statement), when it can count them. */
+function statusCounts(store: Store): DashboardSource['runStatusCounts'] {
+  const counts = store.runs.counts?.bind(store.runs)
+  if (!counts) return undefined
+  return async () => {
+    const out: Partial<Record<RunStatus, number>> = {}
+    for (const c of await counts({ limit: 10_000 })) out[c.status] = (out[c.status] ?? 0) + c.count
+    return out
+  }
+}
+
 /**
  * A {@link DashboardSource} on today's `admin(store)` and store repositories; every read is one
- * bounded page of the store's paged lists. The optional members are absent: the store has no
- * message cancel, attempt history or run counts yet.
+ * bounded page of the store's paged lists. Members the store's optional methods back (message
+ * cancel, run counts, published values) are present only when the store has those methods; the
+ * store keeps no per-attempt history, so `messageAttempts` is absent.
  *
  * @example
  * ```ts
@@ -107,6 +128,7 @@ const LIVE_FIRST = (a: WorkerRecord, b: WorkerRecord) =>
  */
 export function storeSource(store: Store): DashboardSource {
   const a = admin(store)
+  const runStatusCounts = statusCounts(store)
   return {
     backend: store.backend,
     queueMetrics: () => a.allQueueMetrics({ limit: MAX_PAGE_LIMIT }),
@@ -124,6 +146,7 @@ export function storeSource(store: Store): DashboardSource {
     message: (id) => store.messages.get(id),
     messageRun: (messageId) => store.runs.getByMessage(messageId),
     workflows: () => store.workflows.list({ limit: MAX_PAGE_LIMIT }),
+    ...(runStatusCounts ? { runStatusCounts } : {}),
     runs: ({ workflow, status, limit }) =>
       store.runs.list({
         limit,
@@ -133,6 +156,21 @@ export function storeSource(store: Store): DashboardSource {
     run: (id) => store.runs.get(id),
     steps: (runId, { limit }) =>
       store.steps.list(runId, { limit: Math.min(limit, MAX_PAGE_LIMIT) }),
+    runEvents: (runId, { limit }) => store.events.list(runId, { limit }),
+    ...(store.events.values
+      ? {
+          runValues: (runId: number, { limit }: { limit: number }) =>
+            store.events.values!(runId, { limit: Math.min(limit, MAX_PAGE_LIMIT) }),
+        }
+      : {}),
+    ...(store.messages.cancel
+      ? {
+          async cancelMessage(id: number) {
+            // false (not an error) when it is leased, settled or gone: the page says so
+            return (await store.messages.cancel!(id)) !== null
+          },
+        }
+      : {}),
     async replayMessage(id) {
       await a.replay(id)
     },

@@ -108,7 +108,19 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         expect(await page.locator('pre.json').textContent()).toContain('<script>')
         await shot(page, 'message')
         await open(`/messages/${reports.pending}`)
+        expect(await page.locator('button[data-action="cancel"]').count()).toBe(1)
         await open(`/messages/${reports.delayed}`)
+        // a handled message: its handler's result and how long the settling delivery took
+        await open('/queues/emails?state=archived')
+        expect(
+          await page.locator(`tr[data-message="${seeded.handledId}"]`).textContent(),
+        ).toContain('mx1.example') // (jsonb orders keys its own way)
+        await open(`/messages/${seeded.handledId}`)
+        expect(await page.locator('[data-field="result"] pre.json').textContent()).toContain(
+          '"relay": "mx1.example.com"',
+        )
+        expect(await page.locator('[data-field="handled-in"]').textContent()).toMatch(/\d+ (ms|s)$/)
+        await shot(page, 'message-result')
         await open('/runs')
         expect(await page.locator('tr[data-run]').count()).toBe(3)
         await shot(page, 'runs')
@@ -117,8 +129,12 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         await open(`/runs/${runs.failed}`)
         await open(`/runs/${runs.sleeping}`)
         expect(await page.locator('.timeline rect.bar-sleep').count()).toBe(1)
+        // the event sent to it, not taken yet, and the value it published
+        expect(await page.locator('tr[data-event="approve"]').textContent()).toContain('pending')
+        expect(await page.locator('tr[data-value="progress"]').count()).toBe(1)
         await open(`/runs/${runs.success}`)
-        expect(await page.locator('tr[data-step]').count()).toBe(3)
+        expect(await page.locator('tr[data-step]').count()).toBe(4)
+        expect(await page.locator('tr[data-value="progress"]').textContent()).toContain('rendered')
         await shot(page, 'run')
         await open('/workers')
         await shot(page, 'workers')
@@ -174,6 +190,26 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         expect(await page.locator('.flash-ok').textContent()).toBe('Purged 1 archived message(s).')
         expect(await ts.store.messages.get(seeded.reports.archived)).toBeNull()
         expect(await ts.store.messages.get(seeded.reports.dead)).not.toBeNull() // dead ones stay
+        expect(problems).toEqual([])
+      })
+
+      it('cancels pending and delayed messages through the UI: deleted, never delivered', async () => {
+        const { pending, delayed } = seeded.reports
+        await open('/queues/reports?state=pending')
+        await page.locator(`tr[data-message="${pending}"] button[data-action="cancel"]`).click()
+        await page.waitForURL(`**${BASE}/queues/reports?state=pending&ok=cancelled`)
+        expect(await page.locator('.flash-ok').textContent()).toBe('Message cancelled.')
+        expect(await page.locator(`tr[data-message="${pending}"]`).count()).toBe(0)
+        expect(await ts.store.messages.get(pending)).toBeNull()
+        // from the message's own page (gone afterwards), back to its queue
+        await open(`/messages/${delayed}`)
+        await page.locator('button[data-action="cancel"]').click()
+        await page.waitForURL(`**${BASE}/queues/reports?state=pending&ok=cancelled`)
+        expect(await ts.store.messages.get(delayed)).toBeNull()
+        // nothing is left to deliver: a claim finds no message in reports
+        expect(
+          await ts.store.messages.dequeue('reports', { batchSize: 10, leaseMs: 1_000 }),
+        ).toEqual([])
         expect(problems).toEqual([])
       })
 

@@ -185,8 +185,16 @@ async function post(d: Dashboard, path: string, fields: Record<string, string> =
 
 describe('cancel a pending message', () => {
   it('is offered only when the source can, and the POST reaches DashboardSource.cancelMessage', async () => {
-    const withoutCancel = await (await get(dashboard, '/d/queues/reports?state=pending')).text()
-    expect(withoutCancel).not.toContain('data-action="cancel"')
+    // storeSource offers it because the store has messages.cancel; a source without it does not
+    expect(typeof storeSource(ts.store).cancelMessage).toBe('function')
+    const { cancelMessage: _, ...cannot } = storeSource(ts.store)
+    const plain = createDashboard({ basePath: '/d', source: cannot })
+    try {
+      const withoutCancel = await (await get(plain, '/d/queues/reports?state=pending')).text()
+      expect(withoutCancel).not.toContain('data-action="cancel"')
+    } finally {
+      plain.close()
+    }
     const cancelled: number[] = []
     const d = createDashboard({
       basePath: '/d',
@@ -276,8 +284,17 @@ describe('errors', () => {
     const refused = await form(`/d/messages/${data.reports.pending}/replay`)
     expect(refused.status).toBe(409)
     expect(await refused.text()).toMatch(/still active/)
-    const noCancel = await form(`/d/messages/${data.reports.pending}/cancel`)
+    // a dead message cannot be cancelled (the store refuses): 409, and it stays dead
+    const notPending = await form(`/d/messages/${data.reports.dead}/cancel`)
+    expect(notPending.status).toBe(409)
+    expect(await notPending.text()).toMatch(/is not pending/)
+    expect((await ts.store.messages.get(data.reports.dead))?.deadAt).toBeInstanceOf(Date)
+    // a source that cannot cancel at all: 501
+    const { cancelMessage: _, ...cannot } = storeSource(ts.store)
+    const plain = createDashboard({ basePath: '/d', source: cannot })
+    const noCancel = await post(plain, `/d/messages/${data.reports.pending}/cancel`)
     expect(noCancel.status).toBe(501)
+    plain.close()
 
     const broken = createDashboard({
       source: {

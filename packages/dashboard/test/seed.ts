@@ -17,9 +17,14 @@ export const HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="w
 export interface Seeded {
   /** In `emails` (worked by `mailer-1`): a dead message whose handler failed with a hostile error. */
   readonly deadId: number
+  /** In `emails`: a message `mailer-1` handled, archived with its handler's result. */
+  readonly handledId: number
   /** In `reports` (nobody works it): one pending, one delayed, one dead, one archived message. */
   readonly reports: { pending: number; delayed: number; dead: number; archived: number }
-  /** Runs of `nightly-report`: finished, failed and sleeping for an hour. */
+  /**
+   * Runs of `nightly-report`: finished, failed and sleeping for an hour (with a pending event
+   * `approve`); finished and sleeping ones published the value `progress`.
+   */
   readonly runs: { success: number; failed: number; sleeping: number }
   /** While true, `mailer-1` fails messages whose payload has `fail: true`. */
   readonly control: { failing: boolean }
@@ -75,11 +80,12 @@ export const nightlyReport = defineWorkflow({
       await pause(60)
       return { rows: 42, day: input.day }
     })
-    await ctx.step('render', async () => {
+    const rendered = await ctx.step('render', async () => {
       await pause(40)
       if (input.fail) throw new NonRetryableError(`template missing: ${HOSTILE}`)
       return { pages: Math.ceil(rows.rows / 10) }
     })
+    await ctx.setEvent('progress', { rendered: rendered.pages, note: HOSTILE })
     if (input.sleep) await ctx.sleep('cool_down', 3_600_000)
     return ctx.step('send', async () => {
       await pause(25)
@@ -107,13 +113,14 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
     'emails',
     async (msg) => {
       if (msg.payload.fail && control.failing) throw new Error('smtp 554: mailbox unavailable')
+      return { accepted: true, relay: 'mx1.example.com' }
     },
     { name: 'mailer-1', pollIntervalMs: 100, concurrency: 2 },
   )
   await mailer.start()
   const emails = options.emails ?? 12
   const producer = await store.producer('emails')
-  await producer.enqueueMany(
+  const [handled] = await producer.enqueueMany(
     Array.from({ length: emails }, (_, i) => ({ to: `user${i}@example.com` })),
   )
   const runner = workflowWorker(store, [nightlyReport], {
@@ -133,6 +140,8 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
       (await status(sleeping.id)) === 'SLEEPING',
     20_000,
   )
+  // an event the sleeping run has not taken yet (it waits for none): shown as pending
+  await store.events.send(sleeping.id, 'approve', { by: 'ops@example.com', note: HOSTILE })
   await until(
     'mailer-1 to handle the emails',
     async () => {
@@ -143,6 +152,7 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
   )
   return {
     deadId,
+    handledId: handled!.id,
     reports,
     runs: { success: success.id, failed: failed.id, sleeping: sleeping.id },
     control,

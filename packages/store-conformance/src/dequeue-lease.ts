@@ -202,6 +202,18 @@ export function dequeueLeaseTests(harness: StoreHarness): void {
       expect(limited.map((m) => m.id)).toEqual([p1!.id, p3!.id])
     })
 
+    it('list of archived messages: in the order they were archived, not by id', async () => {
+      const queue = await freshQueue(fx.store, 'list-archived-order')
+      const [a, b] = await enqueuePayloads(fx.store, queue, ['a', 'b'])
+      const leased = await fx.store.messages.dequeue(queue, { batchSize: 2, leaseMs: 30_000 })
+      const byId = new Map(leased.map((m) => [m.id, m]))
+      expect(await fx.store.messages.archive([byId.get(b!.id)!])).toEqual([true])
+      await new Promise((r) => setTimeout(r, 5)) // distinct archive times on every clock
+      expect(await fx.store.messages.archive([byId.get(a!.id)!])).toEqual([true])
+      const archived = await fx.store.messages.list(queue, { state: 'archived' })
+      expect(archived.map((m) => m.id)).toEqual([b!.id, a!.id])
+    })
+
     it('list returns at most 100 messages by default', async () => {
       const queue = await freshQueue(fx.store, 'list-default-limit')
       const all = await enqueuePayloads(

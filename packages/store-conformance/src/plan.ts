@@ -8,6 +8,8 @@ export const SHORTCUTS = [
   'messages.cancel',
   'messages.dequeueQueues',
   'messages.handlerMetrics',
+  'runs.counts',
+  'events.values',
 ] as const
 /** One of {@link SHORTCUTS}. */
 export type Shortcut = (typeof SHORTCUTS)[number]

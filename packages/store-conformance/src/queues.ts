@@ -44,6 +44,8 @@ export function queueTests(harness: StoreHarness): void {
         'messages.cancel': typeof s.messages.cancel === 'function',
         'messages.dequeueQueues': typeof s.messages.dequeueQueues === 'function',
         'messages.handlerMetrics': typeof s.messages.handlerMetrics === 'function',
+        'runs.counts': typeof s.runs.counts === 'function',
+        'events.values': typeof s.events.values === 'function',
       }
       const declared = new Set(harness.shortcuts ?? [])
       expect(Object.fromEntries(SHORTCUTS.map((k) => [k, declared.has(k)]))).toEqual(has)

@@ -414,5 +414,84 @@ export function runTests(harness: StoreHarness): void {
       expect(await fx.store.runs.get(2_000_000_000)).toBeNull()
       expect(await fx.store.runs.getByMessage(2_000_000_000)).toBeNull()
     })
+
+    it('runs.start stores headers with the run message (read back by messages.headers); bad headers are a ValidationError', async () => {
+      const workflow = await freshWorkflow(fx.store, 'wf-headers')
+      const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }
+      const { message } = await fx.store.runs.start(workflow, 1, { headers })
+      const { message: plain } = await fx.store.runs.start(workflow, 2)
+      if (fx.store.messages.headers) {
+        const got = await fx.store.messages.headers([message.id, plain.id])
+        expect(got.get(message.id)).toEqual(headers)
+        expect(got.has(plain.id)).toBe(false)
+      }
+      expectError(
+        await rejection(fx.store.runs.start(workflow, 3, { headers: { 'bad key': 1 } as never })),
+        ValidationError,
+        'VALIDATION',
+      )
+      expect(await fx.store.runs.list({ workflow })).toHaveLength(2)
+    })
+
+    it('events.list returns the oldest events first, at most limit', async () => {
+      const workflow = await freshWorkflow(fx.store, 'wf-events-limit')
+      const { run } = await fx.store.runs.start(workflow, null)
+      for (const n of [1, 2, 3]) await fx.store.events.send(run.id, 'tick', n)
+      const all = await fx.store.events.list(run.id)
+      expect(all.map((e) => e.payload)).toEqual([1, 2, 3])
+      expect((await fx.store.events.list(run.id, { limit: 2 })).map((e) => e.payload)).toEqual([
+        1, 2,
+      ])
+      expectError(
+        await rejection(fx.store.events.list(run.id, { limit: 0 })),
+        ValidationError,
+        'VALIDATION',
+      )
+    })
+
+    // registered only where the store declares the optional methods (as conformancePlan gates)
+    const declared = new Set(harness.shortcuts ?? [])
+    if (declared.has('runs.counts'))
+      it('runs.counts: runs by workflow and status in one read, statuses without runs left out, at most limit lines', async () => {
+        const workflow = await freshWorkflow(fx.store, 'wf-counts')
+        const ids: number[] = []
+        for (let i = 0; i < 4; i++) ids.push((await fx.store.runs.start(workflow, i)).run.id)
+        await fx.store.runs.transition(ids[1]!, { to: 'RUNNING', lease: null })
+        await fx.store.runs.transition(ids[2]!, { to: 'RUNNING', lease: null })
+        await fx.store.runs.transition(ids[2]!, { to: 'SUCCESS', lease: null })
+        const counts = await fx.store.runs.counts!({ limit: 10_000 })
+        expect(counts.filter((c) => c.workflow === workflow)).toEqual([
+          { workflow, status: 'QUEUED', count: 2 },
+          { workflow, status: 'RUNNING', count: 1 },
+          { workflow, status: 'SUCCESS', count: 1 },
+        ])
+        expect(await fx.store.runs.counts!({ limit: 1 })).toHaveLength(1)
+        expectError(
+          await rejection(fx.store.runs.counts!({ limit: 0 })),
+          ValidationError,
+          'VALIDATION',
+        )
+      })
+    if (declared.has('events.values'))
+      it('events.values: the values a run published, latest per key, by key, at most limit', async () => {
+        const workflow = await freshWorkflow(fx.store, 'wf-values')
+        const { run } = await fx.store.runs.start(workflow, null)
+        expect(await fx.store.events.values!(run.id)).toEqual([])
+        await fx.store.events.setValue(run.id, 'progress', 1, null)
+        await fx.store.events.setValue(run.id, 'approval', { url: 'https://x.test/a' }, null)
+        await fx.store.events.setValue(run.id, 'progress', 2, null)
+        const values = await fx.store.events.values!(run.id)
+        expect(values.map((v) => [v.key, v.value])).toEqual([
+          ['approval', { url: 'https://x.test/a' }],
+          ['progress', 2],
+        ])
+        for (const v of values) expectTimeNear(v.updatedAt, Date.now(), CLOCK_SLACK_MS)
+        expect(await fx.store.events.values!(run.id, { limit: 1 })).toHaveLength(1)
+        expectError(
+          await rejection(fx.store.events.values!(run.id, { limit: 0 })),
+          ValidationError,
+          'VALIDATION',
+        )
+      })
   })
 }

@@ -3,6 +3,7 @@ import { CancelledError, Suspend } from './errors.js'
 import { ChildRun, type StartChildOptions } from './child.js'
 import type { WorkflowDefinition } from './define.js'
 import type { Run, StepFunction, StepOptions, WaitForEventOptions } from './run.js'
+import type { DeliveryTelemetry } from './telemetry.js'
 
 /**
  * What a workflow body gets: its run's identity, an abort signal, and the durable primitives.
@@ -87,15 +88,24 @@ const NEVER = new AbortController().signal
 export class DeliveryContext implements WorkflowContext {
   readonly #run: Run
   readonly #handler: { readonly signal: AbortSignal } | undefined
+  readonly #telemetry: DeliveryTelemetry | null
   readonly attempt: number
   #interrupt: Interrupt | null = null
   /** Calls of step/sleep/wait still running (parallel steps: `Promise.all`). */
   readonly #inflight = new Set<Promise<unknown>>()
 
-  /** `handler`: the queue worker's handler context, whose signal is made only when read. */
-  constructor(run: Run, handler: { readonly signal: AbortSignal } | undefined) {
+  /**
+   * `handler`: the queue worker's handler context, whose signal is made only when read;
+   * `telemetry`: the delivery's spans (null: none).
+   */
+  constructor(
+    run: Run,
+    handler: { readonly signal: AbortSignal } | undefined,
+    telemetry: DeliveryTelemetry | null = null,
+  ) {
     this.#run = run
     this.#handler = handler
+    this.#telemetry = telemetry
     this.attempt = Math.max(1, run.message.attempts)
   }
 
@@ -153,15 +163,28 @@ export class DeliveryContext implements WorkflowContext {
   }
 
   step<T>(name: string, fn: StepFunction<T>, options?: StepOptions): Promise<T> {
-    return this.#guard(name, () => this.#run.step(name, fn, options))
+    const t = this.#telemetry
+    if (!t) return this.#guard(name, () => this.#run.step(name, fn, options))
+    return this.#guard(name, () =>
+      t.step(this.#run.nextKey(name), name, fn, (traced) => this.#run.step(name, traced, options)),
+    )
   }
 
   sleep(name: string, ms: number): Promise<void> {
-    return this.#guard(name, () => this.#run.sleep(name, ms))
+    const t = this.#telemetry
+    if (!t) return this.#guard(name, () => this.#run.sleep(name, ms))
+    return this.#guard(name, () =>
+      t.sleep(this.#run.nextKey(name), ms, () => this.#run.sleep(name, ms)),
+    )
   }
 
   waitForEvent<T = unknown>(name: string, options?: WaitForEventOptions): Promise<T | undefined> {
-    return this.#guard(`wait:${String(name)}`, () => this.#run.waitForEvent<T>(name, options))
+    const t = this.#telemetry
+    const key = `wait:${String(name)}`
+    if (!t) return this.#guard(key, () => this.#run.waitForEvent<T>(name, options))
+    return this.#guard(key, () =>
+      t.wait(this.#run.nextKey(key), String(name), () => this.#run.waitForEvent<T>(name, options)),
+    )
   }
 
   setEvent(key: string, value: unknown): Promise<void> {

@@ -12,6 +12,7 @@ import { MAX_WAIT_MS } from './errors.js'
 import { RunHandle } from './handle.js'
 import { resolveRetry, type StepRetryPolicy } from './retry.js'
 import type { WorkflowContext } from './context.js'
+import { traceStart } from './telemetry.js'
 
 /** Something that checks an input: a function, or an object with `parse` (zod, valibot, …). */
 export type InputSchema<I> = ((input: unknown) => I) | { parse(input: unknown): I }
@@ -164,15 +165,20 @@ export function defineWorkflow<I = unknown, O = unknown>(
     prepare,
     async start(store: Store, input: I, given: StartOptions = {}) {
       const { input: checked, options: startOptions } = await prepare(store, input, given)
+      // a PRODUCER span whose trace context the run's message carries (telemetry.ts)
+      const startRun = () =>
+        traceStart(name, queue, (headers) =>
+          store.runs.start(name, checked, headers ? { ...startOptions, headers } : startOptions),
+        )
       try {
-        const { run, message } = await store.runs.start(name, checked, startOptions)
+        const { run, message } = await startRun()
         return new RunHandle<O>(store, run.id, message.id)
       } catch (e) {
         if (!WorkflowNotFoundError.is(e)) throw e
         // dropped since we ensured it (a purge or a test reset): ensure again, once
         ensured(store).delete(queue)
         await ensure(store)
-        const { run, message } = await store.runs.start(name, checked, startOptions)
+        const { run, message } = await startRun()
         return new RunHandle<O>(store, run.id, message.id)
       }
     },

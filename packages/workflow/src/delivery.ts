@@ -21,6 +21,7 @@ import {
 import type { StepRetryPolicy } from './retry.js'
 import { endRun } from './shortcuts.js'
 import { Run } from './run.js'
+import { DeliveryTelemetry } from './telemetry.js'
 
 /** The body of a workflow as the engine calls it: the narrow context and the run's input. */
 export type WorkflowBody = (ctx: WorkflowContext, input: any) => unknown
@@ -58,8 +59,8 @@ async function settle(
   runId: number,
   msg: QueueMessage,
   ending: Ending,
-): Promise<void> {
-  const finish = (cancelled: boolean) =>
+): Promise<RunStatus | null> {
+  const finish = (cancelled: boolean): Promise<RunStatus | null> =>
     store.transaction(async (tx) => {
       if (cancelled) await tx.runs.transition(runId, { to: 'CANCELLED', lease: msg.lease })
       else if (ending.to) {
@@ -100,6 +101,7 @@ async function settle(
           ? await tx.messages.archive([msg])
           : await tx.messages.release([msg], releaseMs)
       if (!ok) throw new LeaseLostError(msg.id, 'settle')
+      return cancelled ? 'CANCELLED' : (ending.to ?? (releaseMs === undefined ? null : 'RUNNING'))
     })
   const { to } = ending
   try {
@@ -114,7 +116,9 @@ async function settle(
         ...(ending.output === undefined ? {} : { output: ending.output }),
         ...(ending.error === undefined ? {} : { error: ending.error }),
       })
-    } else await finish(false)
+      return to
+    }
+    return await finish(false)
   } catch (e) {
     // A cancel landed after the last step boundary: it wins, the run ends CANCELLED now.
     if (InvalidStateTransitionError.is(e) && e.from === 'CANCELLING') return finish(true)
@@ -190,6 +194,15 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
   return { to: 'ERROR', error: serialiseError(e) }
 }
 
+/** Options of {@link executeDelivery}. */
+export interface DeliveryOptions {
+  /**
+   * Emit the run's OpenTelemetry span, step spans and metrics through `@opentelemetry/api`
+   * (no-ops until the app registers an SDK). Default true; false skips even the no-op calls.
+   */
+  readonly telemetry?: boolean
+}
+
 /**
  * Executes one delivery of a workflow message and settles the message itself (returns `SETTLED`):
  * - a run already terminal (a crash between completing and archiving) is archived without running
@@ -199,7 +212,8 @@ function ending(store: Store, ctx: DeliveryContext, outcome: Outcome): Ending {
  *   releases the message until it is due (never counted against the queue's attempt budget); any
  *   other error fails the run (ERROR).
  * A lost lease is re-thrown: the new holder continues the run. `handler` is the queue worker's
- * handler context: its signal becomes `ctx.signal`.
+ * handler context: its signal becomes `ctx.signal`. With telemetry (the default) the delivery is a
+ * `workflow <name>` span with a span per step (see docs/observability.md).
  */
 export async function executeDelivery(
   store: Store,
@@ -207,25 +221,46 @@ export async function executeDelivery(
   body: WorkflowBody,
   policy?: Partial<StepRetryPolicy>,
   handler?: { readonly signal: AbortSignal },
+  options: DeliveryOptions = {},
 ): Promise<typeof SETTLED> {
+  if (options.telemetry === false) {
+    await deliver(store, msg, body, policy, handler, null)
+    return SETTLED
+  }
+  const t = new DeliveryTelemetry(msg)
+  try {
+    t.ended(await t.within(() => deliver(store, msg, body, policy, handler, t)))
+  } catch (e) {
+    t.ended(null, e)
+    throw e
+  }
+  return SETTLED
+}
+
+/** {@link executeDelivery}; returns the run's status after the delivery (null: unchanged). */
+async function deliver(
+  store: Store,
+  msg: QueueMessage,
+  body: WorkflowBody,
+  policy: Partial<StepRetryPolicy> | undefined,
+  handler: { readonly signal: AbortSignal } | undefined,
+  telemetry: DeliveryTelemetry | null,
+): Promise<RunStatus | null> {
   const run = await Run.open(store, msg, policy)
+  telemetry?.opened(run.record)
   const status = run.record.status
   if (TERMINAL_RUN_STATUSES.includes(status)) {
     const [ok] = await store.messages.archive([msg])
     if (!ok) throw new LeaseLostError(msg.id, 'archive')
-    return SETTLED
+    return null
   }
-  if (status === 'CANCELLING') {
-    await settle(store, run.id, msg, {})
-    return SETTLED
-  }
+  if (status === 'CANCELLING') return settle(store, run.id, msg, {})
   if (run.overdue) {
     // past its deadline (it waited, slept or was queued until then): it ends ERROR, no user code
     await run.start()
-    await settle(store, run.id, msg, { to: 'ERROR', error: serialiseError(run.deadlineError()) })
-    return SETTLED
+    return settle(store, run.id, msg, { to: 'ERROR', error: serialiseError(run.deadlineError()) })
   }
-  const ctx = new DeliveryContext(run, handler)
+  const ctx = new DeliveryContext(run, handler, telemetry)
   let outcome: Outcome
   try {
     await run.start()
@@ -235,6 +270,7 @@ export async function executeDelivery(
   }
   // parallel steps still running when the body ended (a sibling threw): let them record first
   await ctx.drain()
-  await settle(store, run.id, msg, ending(store, ctx, outcome))
-  return SETTLED
+  const after = await settle(store, run.id, msg, ending(store, ctx, outcome))
+  // a cancel this delivery finalised at a step boundary: the run is CANCELLED already
+  return after ?? (run.record.status === 'CANCELLED' ? 'CANCELLED' : null)
 }

@@ -25,7 +25,7 @@ export {
   type WaitForEventOptions,
 } from './run.js'
 export { sendEvent } from './events.js'
-export { executeDelivery, type WorkflowBody } from './delivery.js'
+export { executeDelivery, type DeliveryOptions, type WorkflowBody } from './delivery.js'
 export { RunHandle } from './handle.js'
 export {
   defineWorkflow,
@@ -37,3 +37,4 @@ export {
 export { workflowWorker, type WorkflowWorker } from './worker.js'
 export { workflow, run, workflowHandler, WorkflowBuilder } from './builders.js'
 export { endRun } from './shortcuts.js'
+export { observeRuns, type ObserveRunsOptions } from './telemetry.js'

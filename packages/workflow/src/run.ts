@@ -315,11 +315,16 @@ export class Run {
   /** The key of the next use of `name` in this delivery: `name`, then `name#2`, `name#3`, … */
   #key(name: string): string {
     validateName('step', name)
-    const n = (this.#occurrences.get(name) ?? 0) + 1
-    this.#occurrences.set(name, n)
-    const key = n === 1 ? name : `${name}#${n}`
+    const key = this.nextKey(name)
+    this.#occurrences.set(name, (this.#occurrences.get(name) ?? 0) + 1)
     this.#requested.add(key)
     return key
+  }
+
+  /** The key the next step or sleep named `name` gets in this delivery (nothing is taken). @internal */
+  nextKey(name: string): string {
+    const n = (this.#occurrences.get(name) ?? 0) + 1
+    return n === 1 ? name : `${name}#${n}`
   }
 
   /** The step keys stored before this delivery (none for a run's first delivery: no read). */

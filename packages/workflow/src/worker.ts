@@ -16,7 +16,8 @@ export interface WorkflowWorker {
 }
 
 /**
- * Executes runs of `workflows`.
+ * Executes runs of `workflows`. `options` are the queue workers' (`concurrency`, `leaseMs`, …);
+ * `telemetry: false` also turns off the run and step spans and the workflow metrics.
  *
  * @example
  * ```ts
@@ -32,6 +33,8 @@ export function workflowWorker(
   if (!Array.isArray(workflows) || workflows.length === 0)
     throw new ConfigError('workflows', 'workflowWorker needs at least one workflow definition')
   const workers = new Map<string, Worker>()
+  // telemetry: false turns off the run and step spans as well as the queue worker's
+  const delivery = { telemetry: options.telemetry !== false }
   for (const def of workflows) {
     // a definition from before versions has no queue: its name is its queue
     const queue = def.queue ?? def.name
@@ -48,10 +51,15 @@ export function workflowWorker(
           : `${options.name}:${queue}`
     workers.set(
       queue,
-      worker(store, queue, (msg, ctx) => executeDelivery(store, msg, def.body, def.retry, ctx), {
-        ...options,
-        name,
-      }),
+      worker(
+        store,
+        queue,
+        (msg, ctx) => executeDelivery(store, msg, def.body, def.retry, ctx, delivery),
+        {
+          ...options,
+          name,
+        },
+      ),
     )
   }
   return {

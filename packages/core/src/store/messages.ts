@@ -185,7 +185,10 @@ export interface MessageRepository {
   headers?(ids: readonly number[]): Promise<Map<number, Readonly<Record<string, string>>>>
   /** A message by id, active, archived or dead; null when unknown. */
   get(id: number): Promise<QueueMessage | null>
-  /** Messages of a queue in one state (default active), oldest first; default limit 100. */
+  /**
+   * Messages of a queue in one state (default active), oldest first: active ones by id, archived
+   * and dead ones by when they were settled (then id); default limit 100.
+   */
   list(queue: string, options?: ListMessagesOptions): Promise<QueueMessage[]>
   /**
    * Brings an archived or dead message back under the same id: visible now, attempts reset,

@@ -37,6 +37,12 @@ export interface StartRunOptions {
    * parent awaits it, and cancelling the parent cancels it.
    */
   readonly parent?: { readonly runId: number; readonly stepKey: string } | null
+  /**
+   * Stored with the run's message like an enqueue's headers (the W3C `traceparent` of the starter's
+   * span, so that every delivery of the run continues the starter's trace); see
+   * `EnqueueItem.headers`.
+   */
+  readonly headers?: Readonly<Record<string, string>> | null
 }
 
 /** A change of run status by {@link RunRepository.transition}. */
@@ -73,6 +79,20 @@ export interface ListRunsOptions {
   readonly limit?: number
 }
 
+/** One line of {@link RunRepository.counts}: how many runs of `workflow` are in `status`. */
+export interface RunCount {
+  readonly workflow: string
+  readonly status: RunStatus
+  readonly count: number
+}
+
+/** A published value of a run (see {@link EventRepository.values}). */
+export interface RunValue {
+  readonly key: string
+  readonly value: unknown
+  readonly updatedAt: Date
+}
+
 /** Workflow runs. */
 export interface RunRepository {
   /**
@@ -105,6 +125,13 @@ export interface RunRepository {
    * One statement on Postgres, where a transition and an archive cost four round trips.
    */
   end?(id: number, ending: RunEnding): Promise<RunRecord>
+  /**
+   * Optional (telemetry's runs gauge and the dashboard read it; without it they show no exact
+   * counts). Runs by workflow and status, counted in one statement, ordered by workflow and
+   * status; at most `limit` lines (default 1000, at most 10 000). Statuses without runs are left
+   * out.
+   */
+  counts?(options?: { readonly limit?: number }): Promise<RunCount[]>
 }
 
 /** Result of {@link StepRepository.acquire}. */
@@ -229,10 +256,15 @@ export interface EventRepository {
   ): Promise<boolean>
   /** True when an event `name` of the run is pending (sent and not consumed). */
   pending(runId: number, name: string): Promise<boolean>
-  /** The run's events, oldest first. */
-  list(runId: number): Promise<EventRecord[]>
+  /** The run's events, oldest first; at most `limit` when given (1 to 10 000). */
+  list(runId: number, options?: { readonly limit?: number }): Promise<EventRecord[]>
   /** Publishes `value` under `key` for the run (latest wins); fenced by `lease`. */
   setValue(runId: number, key: string, value: unknown, lease: string | null): Promise<void>
   /** The value published under `key`, or null when none was. */
   getValue(runId: number, key: string): Promise<{ readonly value: unknown } | null>
+  /**
+   * Optional (the dashboard reads it). The values the run published (`setValue`), by key, at
+   * most `limit` (default 100, at most 1000).
+   */
+  values?(runId: number, options?: { readonly limit?: number }): Promise<RunValue[]>
 }

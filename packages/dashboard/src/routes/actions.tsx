@@ -17,8 +17,9 @@ import { errorPage, notFound } from './errors.js'
 const MAX_AGE_MS = 10 * 365 * 86_400_000
 
 /**
- * Answers an action with a 303 to the page it came from (`back`, when it is a dashboard path) or to
- * `fallback`, carrying the flash code `ok` (and a number `n`): POST, redirect, GET.
+ * Answers an action with a 303 to the page it came from (`back`, when it is a dashboard path and
+ * not the page `gone`) or to `fallback`, carrying the flash code `ok` (and a number `n`): POST,
+ * redirect, GET.
  */
 async function done(
   c: DashboardContext,
@@ -26,10 +27,16 @@ async function done(
   fallback: string,
   ok: string,
   n?: number,
+  gone?: string,
 ) {
   const body = await c.req.parseBody()
   const base = deps.config.basePath
-  const url = new URL(safeBack(base, body.back, `${base}${fallback}`), 'http://dashboard.invalid')
+  // `gone`: a page the action removed (a cancelled message's own page): go to `fallback` instead
+  const back =
+    gone !== undefined && String(body.back ?? '').split('?')[0] === `${base}${gone}`
+      ? undefined
+      : body.back
+  const url = new URL(safeBack(base, back, `${base}${fallback}`), 'http://dashboard.invalid')
   url.searchParams.set('ok', ok)
   if (n !== undefined) url.searchParams.set('n', String(n))
   return c.redirect(`${url.pathname}${url.search}`, 303)
@@ -55,16 +62,19 @@ function registerMessageActions(app: Hono<DashboardEnv>, deps: RouteDeps): void 
     if (!source.cancelMessage) {
       return errorPage(c, deps, 501, 'Not available', 'This store cannot cancel a message yet.')
     }
-    if (!(await source.cancelMessage(id))) {
+    const m = await source.message(id)
+    if (!m || !(await source.cancelMessage(id))) {
       return errorPage(
         c,
         deps,
         409,
         'Refused',
-        `Message ${id} is not pending (leased, settled or gone).`,
+        `Message ${id} is not pending (leased, settled, a workflow run's message, or gone).`,
       )
     }
-    return done(c, deps, `/messages/${id}`, 'cancelled')
+    // a cancelled message is deleted: from its own page, go to its queue's pending messages
+    const queue = `/queues/${encodeURIComponent(m.queue)}?state=pending`
+    return done(c, deps, queue, 'cancelled', undefined, `/messages/${id}`)
   })
 }
 

@@ -45,6 +45,20 @@ function Timings(props: { v: ViewContext; m: QueueMessage }) {
       <dd>{between(m.enqueuedAt, m.dequeuedAt)}</dd>
       <dt>Last delivery to settle</dt>
       <dd>{between(m.dequeuedAt, settled)}</dd>
+      {m.startedAt || m.finishedAt ? (
+        <>
+          <dt>Settling delivery began</dt>
+          <dd data-field="started">
+            <When date={m.startedAt ?? null} now={v.now} />
+          </dd>
+          <dt>Finished</dt>
+          <dd data-field="finished">
+            <When date={m.finishedAt ?? null} now={v.now} />
+          </dd>
+          <dt>Handled in</dt>
+          <dd data-field="handled-in">{between(m.startedAt ?? null, m.finishedAt ?? null)}</dd>
+        </>
+      ) : null}
     </dl>
   )
 }
@@ -136,8 +150,18 @@ function MessageBody(props: {
               <Status status={run.status} />
               ), whose output and error are on the run's page.
             </p>
+          ) : m.result !== undefined ? (
+            <div data-field="result">
+              <Json value={pretty(m.result)} />
+            </div>
           ) : (
-            <p class="muted">Queue messages keep no result: a handled message is archived.</p>
+            <p class="muted">
+              {m.archivedAt
+                ? 'Nothing stored: the handler returned no value.'
+                : m.deadAt
+                  ? 'Dead: no handler succeeded.'
+                  : 'Not handled yet: what the handler returns is kept here.'}
+            </p>
           )}
           <h2>Errors</h2>
           <Attempts v={v} m={m} attempts={props.attempts} />
@@ -170,7 +194,7 @@ export function registerMessage(app: Hono<DashboardEnv>, deps: RouteDeps): void 
         run={run}
         attempts={attempts}
         consumer={consumer}
-        canCancel={source.cancelMessage !== undefined}
+        canCancel={source.cancelMessage !== undefined && run === null}
       />
     )
     if (wantsLive(c)) return html(c, body)

@@ -1,7 +1,7 @@
-import type { RunRecord, StepRecord } from '@pgqrs/core'
+import type { EventRecord, RunRecord, RunValue, StepRecord } from '@pgqrs/core'
 import type { Hono } from 'hono'
 import { Status, When } from '../views/components.js'
-import { pretty } from '../views/format.js'
+import { pretty, preview } from '../views/format.js'
 import { Json } from '../views/json.js'
 import { Action, Layout, Live, type ViewContext } from '../views/layout.js'
 import { StepTable, stepSpans, TimelineChart } from '../views/timeline.js'
@@ -19,8 +19,91 @@ import { cancellable, runDuration } from './runs.js'
 
 /** Steps shown on a run's page (a run with more shows the first ones and says so). */
 export const MAX_STEPS = 500
+/** Events and published values shown on a run's page (the first ones). */
+export const MAX_EVENTS = 100
 
-function RunBody(props: { v: ViewContext; run: RunRecord; steps: readonly StepRecord[] }) {
+/** The events sent to the run: who took them (a wait step) and when. */
+function EventTable(props: { v: ViewContext; events: readonly EventRecord[] }) {
+  const { v } = props
+  if (props.events.length === 0) return <p class="muted">No events sent to this run.</p>
+  return (
+    <table class="events">
+      <thead>
+        <tr>
+          <th>Event</th>
+          <th>Sent</th>
+          <th>Taken by</th>
+          <th>Payload</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.events.map((e) => (
+          <tr data-event={e.name}>
+            <td class="mono">{e.name}</td>
+            <td>
+              <When date={e.createdAt} now={v.now} />
+            </td>
+            <td>
+              {e.consumedBy ? (
+                <span class="mono">{e.consumedBy} </span>
+              ) : (
+                <span class="muted">pending</span>
+              )}
+              {e.consumedAt ? <When date={e.consumedAt} now={v.now} /> : null}
+            </td>
+            <td class="mono">
+              <details>
+                <summary>{preview(e.payload, 70)}</summary>
+                <Json value={pretty(e.payload)} />
+              </details>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+/** The values the run published (`ctx.setEvent`), latest per key. */
+function ValueTable(props: { v: ViewContext; values: readonly RunValue[] }) {
+  const { v } = props
+  if (props.values.length === 0) return <p class="muted">No values published.</p>
+  return (
+    <table class="values">
+      <thead>
+        <tr>
+          <th>Key</th>
+          <th>Updated</th>
+          <th>Value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.values.map((x) => (
+          <tr data-value={x.key}>
+            <td class="mono">{x.key}</td>
+            <td>
+              <When date={x.updatedAt} now={v.now} />
+            </td>
+            <td class="mono">
+              <details>
+                <summary>{preview(x.value, 70)}</summary>
+                <Json value={pretty(x.value)} />
+              </details>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function RunBody(props: {
+  v: ViewContext
+  run: RunRecord
+  steps: readonly StepRecord[]
+  events: readonly EventRecord[] | null
+  values: readonly RunValue[] | null
+}) {
   const { v, run } = props
   const spans = stepSpans(props.steps, v.now)
   return (
@@ -95,21 +178,45 @@ function RunBody(props: { v: ViewContext; run: RunRecord; steps: readonly StepRe
           />
         </section>
       </div>
-      <p class="note">This pgqrs version has no child runs or run events: a run is its steps.</p>
+      <div class="grid2">
+        {props.events ? (
+          <section>
+            <h2>Events</h2>
+            <EventTable v={v} events={props.events} />
+            {props.events.length === MAX_EVENTS ? (
+              <p class="note">The first {MAX_EVENTS} events.</p>
+            ) : null}
+          </section>
+        ) : null}
+        {props.values ? (
+          <section>
+            <h2>Published values</h2>
+            <ValueTable v={v} values={props.values} />
+          </section>
+        ) : null}
+      </div>
     </Live>
   )
 }
 
-/** GET /runs/:id — a run's input, output or error, and its steps as a timeline. */
+/**
+ * GET /runs/:id — a run's input, output or error, its steps as a timeline, the events sent to it
+ * and the values it published (where the source has them).
+ */
 export function registerRun(app: Hono<DashboardEnv>, deps: RouteDeps): void {
   app.get('/runs/:id', async (c) => {
     const id = idParam(c)
     if (id === null) return notFound(c, deps, 'No such run.')
     const { source } = deps.config
-    const [run, steps] = await Promise.all([source.run(id), source.steps(id, { limit: MAX_STEPS })])
+    const [run, steps, events, values] = await Promise.all([
+      source.run(id),
+      source.steps(id, { limit: MAX_STEPS }),
+      source.runEvents ? source.runEvents(id, { limit: MAX_EVENTS }) : null,
+      source.runValues ? source.runValues(id, { limit: MAX_EVENTS }) : null,
+    ])
     if (!run) return notFound(c, deps, `No run ${id}.`)
     const v = viewContext(c, deps)
-    const body = <RunBody v={v} run={run} steps={steps} />
+    const body = <RunBody v={v} run={run} steps={steps} events={events} values={values} />
     if (wantsLive(c)) return html(c, body)
     return html(
       c,

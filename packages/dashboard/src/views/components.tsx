@@ -45,8 +45,8 @@ export function RunStatusCounts(props: { v: ViewContext; runs: RunCounts }) {
       </div>
       {runs.sampleOf === null ? null : (
         <p class="note">
-          Among the newest {count(runs.sampleOf)} runs (the store cannot count runs by status in one
-          bounded query yet).
+          Among the newest {count(runs.sampleOf)} runs (this store cannot count runs by status: it
+          has no <code>runs.counts</code>).
         </p>
       )}
     </div>

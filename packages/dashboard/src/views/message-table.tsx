@@ -1,6 +1,6 @@
 import type { QueueMessage } from '@pgqrs/core'
 import { When } from './components.js'
-import { messageState, preview } from './format.js'
+import { duration, messageState, preview } from './format.js'
 import { Status } from './components.js'
 import { Action, type ViewContext } from './layout.js'
 
@@ -27,6 +27,11 @@ function stateTime(m: QueueMessage): { label: string; date: Date | null } {
   return { label: 'visible', date: m.visibleAt }
 }
 
+/** How long the settling delivery took (settled messages whose start the store kept). */
+function took(m: QueueMessage): string {
+  return m.startedAt && m.finishedAt ? duration(m.finishedAt.getTime() - m.startedAt.getTime()) : ''
+}
+
 /** Messages of one queue as a table; the payload and the last error cut to one line. */
 export function MessageTable(props: {
   v: ViewContext
@@ -45,7 +50,9 @@ export function MessageTable(props: {
           <th class="num">Priority</th>
           <th>Enqueued</th>
           <th>Visible / settled</th>
+          <th class="num">Took</th>
           <th>Payload</th>
+          <th>Result</th>
           <th>Last error</th>
           {v.readOnly ? null : <th>Actions</th>}
         </tr>
@@ -70,7 +77,9 @@ export function MessageTable(props: {
                 <span class="muted">{t.label} </span>
                 <When date={t.date} now={v.now} />
               </td>
+              <td class="num">{took(m)}</td>
               <td class="mono">{preview(m.payload)}</td>
+              <td class="mono">{m.result === undefined ? '' : preview(m.result, 40)}</td>
               <td class="mono">{m.lastError ? preview(m.lastError, 60) : ''}</td>
               {v.readOnly ? null : (
                 <td>

@@ -4,6 +4,7 @@ import {
   LeaseLostError,
   NotFoundError,
   type ResolvedConfig,
+  type RunValue,
   type SendEventOptions,
   type SentEvent,
   ValidationError,
@@ -16,7 +17,7 @@ import {
 import { sql } from 'kysely'
 import type { Db, Exec } from '../exec.js'
 import { checkLease } from '../fence.js'
-import { num, type Row, toEvent } from '../row-mappers.js'
+import { date, num, type Row, toEvent } from '../row-mappers.js'
 import { jsonText } from './json-value.js'
 
 /**
@@ -160,12 +161,15 @@ export class KyselyEventRepository implements EventRepository {
     })
   }
 
-  async list(runId: number): Promise<EventRecord[]> {
+  async list(runId: number, options: { readonly limit?: number } = {}): Promise<EventRecord[]> {
     validateInt('runId', runId, 1)
+    const limit =
+      options?.limit === undefined ? null : validateInt('limit', options.limit, 1, 10_000)
     const { f } = this.#x
     return this.#x.read('events.list', async (db) => {
       const r = await sql<Row>`select ${f.columns.event('e')} from ${f.t('pgqrs_events')} e
-        where e.run_id = ${runId} order by e.id`.execute(db)
+        where e.run_id = ${runId} order by e.id
+        ${limit === null ? sql`` : sql`limit ${limit}`}`.execute(db)
       return r.rows.map(toEvent)
     })
   }
@@ -197,6 +201,22 @@ export class KyselyEventRepository implements EventRepository {
       const r = await sql<Row>`select ${f.jsonColumn('value')} as value
         from ${f.t('pgqrs_run_values')} where run_id = ${runId} and key = ${key}`.execute(db)
       return r.rows[0] ? { value: JSON.parse(String(r.rows[0].value)) as unknown } : null
+    })
+  }
+
+  async values(runId: number, options: { readonly limit?: number } = {}): Promise<RunValue[]> {
+    validateInt('runId', runId, 1)
+    const limit = validateInt('limit', options?.limit ?? 100, 1, 1000)
+    const { f } = this.#x
+    return this.#x.read('events.values', async (db) => {
+      const r = await sql<Row>`select key, ${f.jsonColumn('value')} as value, updated_at
+        from ${f.t('pgqrs_run_values')} where run_id = ${runId}
+        order by key limit ${limit}`.execute(db)
+      return r.rows.map((row) => ({
+        key: String(row.key),
+        value: JSON.parse(String(row.value)) as unknown,
+        updatedAt: date(row.updated_at),
+      }))
     })
   }
 }

@@ -300,10 +300,19 @@ export class KyselyMessageRepository implements MessageRepository {
       archived: sql`m.archived_at is not null`,
       dead: sql`m.dead_at is not null`,
     }[state]
+    // Archived and dead messages come in the order they were settled, which walks the partial
+    // indexes (queue_id, archived_at) / (queue_id, dead_at): ordered by id, Postgres walked the
+    // archive's primary key from the oldest row of every queue and filtered (421 ms for a queue's
+    // recent dead letters among 1 000 000 archived rows; 0.3 ms on the index, pnpm bench --dashboard).
+    const order =
+      {
+        archived: sql`m.archived_at, m.id`,
+        dead: sql`m.dead_at, m.id`,
+      }[state as 'archived' | 'dead'] ?? sql`m.id`
     return this.#x.read('messages.list', async (db) => {
       const r = await sql<Row>`select ${f.columns.message('m', archive)} from ${table} m
         where m.queue_id = (select id from ${f.t('pgqrs_queues')} where name = ${queue}) and ${where}
-        order by m.id limit ${limit}`.execute(db)
+        order by ${order} limit ${limit}`.execute(db)
       return r.rows.map((row) => toMessage(row, queue))
     })
   }

@@ -3,6 +3,7 @@ import {
   InvalidStateTransitionError,
   type ListRunsOptions,
   type QueueMessage,
+  type RunCount,
   RUN_STATUSES,
   RUN_TRANSITIONS,
   type ResolvedConfig,
@@ -89,6 +90,7 @@ export class KyselyRunRepository implements RunRepository {
           payload: input === undefined ? {} : { input },
           delayMs: options.delayMs,
           priority: options.priority,
+          headers: options.headers,
         },
       ],
       this.#config,
@@ -122,6 +124,9 @@ export class KyselyRunRepository implements RunRepository {
           }
         }
         const [message] = await f.messages.insert(db, queue, [item!], null)
+        if (item!.headersText !== null)
+          await sql`insert into ${f.t('pgqrs_message_headers')} (message_id, headers)
+            values (${message!.id}, ${f.json(item!.headersText)})`.execute(db)
         const r = await sql<Row>`insert into ${f.t('pgqrs_runs')}
             (workflow_id, message_id, status, input, idempotency_key, deadline_at, version,
               parent_id, parent_step, created_at, updated_at)
@@ -206,6 +211,25 @@ export class KyselyRunRepository implements RunRepository {
         sql`${sql.join(conds, sql` and `)} order by r.id desc limit ${limit}`,
       ).execute(db)
       return r.rows.map(toRun)
+    })
+  }
+
+  async counts(options: { readonly limit?: number } = {}): Promise<RunCount[]> {
+    const limit = validateInt('limit', options?.limit ?? 1000, 1, 10_000)
+    const { f } = this.#x
+    // One statement: count per (workflow id, status) first, then name the workflows. Both
+    // families scan the runs once (Postgres can use pgqrs_runs_status); no row is returned per run.
+    return this.#x.read('runs.counts', async (db) => {
+      const r = await sql<Row>`select w.name as workflow, c.status, c.n
+        from (select workflow_id, status, count(*) as n from ${f.t('pgqrs_runs')}
+          group by workflow_id, status) c
+        join ${f.t('pgqrs_workflows')} w on w.id = c.workflow_id
+        order by w.name, c.status limit ${limit}`.execute(db)
+      return r.rows.map((row) => ({
+        workflow: String(row.workflow),
+        status: String(row.status) as RunStatus,
+        count: num(row.n),
+      }))
     })
   }
 
