@@ -264,6 +264,13 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   async #begin(): Promise<void> {
+    // LISTEN and its self-test (a connection of its own) are set up while the schema is checked
+    // and the worker registers: start → first claim pays the longer of the two, not their sum.
+    this.#listened = !this.store.capabilities.notifications
+    const listening = this.#listen().finally(() => {
+      this.#listened = true
+    })
+    this.#listening = listening
     try {
       // Never run against tables this code does not know: an older or newer schema is refused
       // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
@@ -281,35 +288,20 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     } catch (e) {
       this.#state = 'stopped'
       this.#unlisten?.()
+      // The subscription set up meanwhile must not outlive a start that failed.
+      await listening
+      await this.#subscription?.close().catch(() => {})
+      this.#subscription = null
       throw e
     }
+    // Handlers must not run before start() resolves (callers and the crash tests rely on it), and
+    // no NOTIFY sent after start() may be missed: the loop starts once LISTEN is up.
+    await listening
     if (this.#state !== 'running') return // stop() was called while starting: it finishes the job
     this.#heartbeatTimer = setInterval(() => void this.#beat(), this.config.heartbeatIntervalMs)
     this.#heartbeatTimer.unref?.()
     this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
     this.#renewTimer.unref?.()
-    await this.#claimWhileListening()
-  }
-
-  /**
-   * Start-up: the loop claims at once, while LISTEN and its self-test (a connection of its own)
-   * are set up, so a backlog's first message does not wait for them. start() still resolves only
-   * once wake-ups work and the first lane waits after a claim made with LISTEN up (an empty
-   * claim made before it is repeated), so no NOTIFY sent after start() is missed.
-   */
-  async #claimWhileListening(): Promise<void> {
-    this.#listened = !this.store.capabilities.notifications
-    const settled = new Promise<void>((resolve) => {
-      this.#settled = resolve
-    })
-    const listening = this.#listen().finally(() => {
-      this.#listened = true
-    })
-    this.#listening = listening
-    // Handlers must not run before start() resolves (callers and the crash tests rely on it), so
-    // the loop starts once LISTEN is up and start() does not wait for its first claim.
-    await listening
-    void settled
     this.#loop = this.#run()
   }
 
