@@ -26,7 +26,7 @@ export interface Subject {
    * `worker-delete`: a pgqrs worker with `onSuccess: 'delete'`; `sql`: the pure-SQL ceiling (pgqrs's
    * own claim-and-settle function called in a loop over plain `pg`, no library around it).
    */
-  readonly mode: 'loop' | 'worker' | 'worker-delete' | 'sql'
+  readonly mode: 'loop' | 'worker' | 'worker-delete' | 'worker-untraced' | 'sql'
   readonly backend: Backend
   /** Shown in tables and the chart. */
   readonly label: string

@@ -16,6 +16,7 @@ export const configuration = [
   '**pgqrs (loop)**: per consumer `consumer.dequeue({ batchSize })`, then `consumer.archiveMany(batch)` (one statement each); an empty dequeue waits 5 ms',
   '**pgqrs (worker)**: per consumer one `worker(store, queue, handler, { concurrency: batch, batchSize: batch })`, so total concurrency = batch × consumers; the worker archives finished messages with its next claim (`settleAndDequeue`: one statement and one commit per batch)',
   "**pgqrs (worker, delete)**: the same with `onSuccess: 'delete'`: handled messages are deleted instead of archived, as graphile-worker and pg-boss (with its default retention aside) treat completed jobs; the archive is pgqrs's default, so the plain worker row is the headline",
+  '**pgqrs (worker, telemetry off)**: the worker row with `telemetry: false`; no OpenTelemetry SDK is installed in the bench, so the plain worker row is telemetry on without an SDK (the default) and the two rows together show what the no-op instrumentation costs',
   'producer (b, c): a second store instance (its own pool), so wake-ups come through LISTEN/NOTIFY, not the in-process nudge',
 ]
 
@@ -93,7 +94,8 @@ class PgqrsSystem implements QueueSystem {
       return startSqlLoops(this.#target, store.config.maxConnections, options)
     }
     const onSuccess = this.#subject.mode === 'worker-delete' ? 'delete' : 'archive'
-    return startWorkers(store, this.#target.queue, options, onSuccess)
+    const telemetry = this.#subject.mode !== 'worker-untraced'
+    return startWorkers(store, this.#target.queue, options, onSuccess, telemetry)
   }
 
   async remaining(): Promise<number> {
@@ -112,6 +114,7 @@ async function startWorkers(
   queue: string,
   o: ConsumeOptions,
   onSuccess: 'archive' | 'delete',
+  telemetry = true,
 ): Promise<Running> {
   const workers: Worker<Payload>[] = []
   for (let c = 0; c < o.consumers; c++) {
@@ -126,6 +129,7 @@ async function startWorkers(
         batchSize: o.batch,
         prefetch: o.prefetch ?? 0,
         onSuccess,
+        telemetry,
       },
     )
     w.on('error', (e) => console.error(`pgqrs worker error: ${e.message}`))

@@ -87,6 +87,7 @@ export const drain: Workload = {
             SUBJECTS.pgqrsLoop,
             SUBJECTS.pgqrsWorker,
             SUBJECTS.pgqrsWorkerDelete,
+            SUBJECTS.pgqrsWorkerUntraced,
             SUBJECTS.pgBoss,
             SUBJECTS.graphile,
           ],

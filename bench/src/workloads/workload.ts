@@ -62,6 +62,12 @@ export const SUBJECTS = {
   pgqrsLoop: subject('pgqrs', 'loop', 'postgres', 'pgqrs (loop)'),
   pgqrsWorker: subject('pgqrs', 'worker', 'postgres', 'pgqrs (worker)'),
   pgqrsWorkerDelete: subject('pgqrs', 'worker-delete', 'postgres', 'pgqrs (worker, delete)'),
+  pgqrsWorkerUntraced: subject(
+    'pgqrs',
+    'worker-untraced',
+    'postgres',
+    'pgqrs (worker, telemetry off)',
+  ),
   pgqrsSql: subject('pgqrs', 'sql', 'postgres', 'pure SQL ceiling'),
   pgBoss: subject('pg-boss', 'worker', 'postgres', 'pg-boss'),
   graphile: subject('graphile-worker', 'worker', 'postgres', 'graphile-worker'),
