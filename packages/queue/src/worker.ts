@@ -21,6 +21,7 @@ import { processIdentity, registerAnonymous, registerNamed } from './identity.js
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { attachWorkerTelemetry, instrumentHandler } from './telemetry.js'
+import { acquireScheduler, type Scheduler } from './scheduler.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
 
@@ -172,6 +173,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #renewTimer: NodeJS.Timeout | null = null
   #subscription: Subscription | null = null
   #unlisten: (() => void) | null = null
+  /** The worker's queues that have a rate limit (see {@link #emptyWaitMs}). */
+  #rated: readonly string[] = []
+  /** This worker's share of the process's scheduler (null: it runs none). */
+  #scheduler: ReturnType<typeof acquireScheduler> | null = null
   #paused = false
   #ticks = 0
   #stopping: Promise<void> | null = null
@@ -230,6 +235,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return this.#record
   }
 
+  /**
+   * The process's scheduler of this store that this worker shares (listen to its `tick` events),
+   * while the worker runs; null before `start()`, after `stop()` or with `scheduler: false`.
+   */
+  get scheduler(): Scheduler | null {
+    return this.#state === 'running' ? (this.#scheduler?.scheduler ?? null) : null
+  }
+
   /** Messages being handled now. */
   get inFlight(): number {
     return this.#inFlight.size
@@ -269,6 +282,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
       await assertSchemaCurrent(this.store)
       for (const q of this.queues) await this.store.queue(q)
+      await this.#readRated()
       this.#record = this.config.name
         ? await registerNamed(this.store, this.config.name, this.queue)
         : await this.#anonymous()
@@ -288,6 +302,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#heartbeatTimer.unref?.()
     this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
     this.#renewTimer.unref?.()
+    if (this.config.scheduler && this.store.schedules)
+      this.#scheduler = acquireScheduler(this.store, this.config.scheduler)
     await this.#claimWhileListening()
   }
 
@@ -444,12 +460,41 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           continue
         }
         this.#waiting()
-        await this.#idle(this.config.pollIntervalMs)
+        await this.#idle(await this.#emptyWaitMs())
         continue
       }
       if (lane === 0 && listened) this.#waiting() // a claim with LISTEN up: start() may resolve
       for (const msg of batch) this.#dispatch(msg)
     }
+  }
+
+  /**
+   * How long a lane waits after an empty claim: `pollIntervalMs`, or less when one of the worker's
+   * rate-limited queues gets budget back sooner (its messages are claimed as soon as the rate
+   * allows, without polling in between). One statement per rate-limited queue; none for others.
+   */
+  async #emptyWaitMs(): Promise<number> {
+    let wait = this.config.pollIntervalMs
+    const rateWaitMs = this.store.messages.rateWaitMs?.bind(this.store.messages)
+    if (!rateWaitMs) return wait
+    for (const q of this.#rated) {
+      try {
+        const w = await rateWaitMs(q)
+        if (w !== null) wait = Math.min(wait, w)
+      } catch (e) {
+        this.#emitError(e)
+      }
+    }
+    return wait
+  }
+
+  /** Reads which of the worker's queues have a rate limit (at start, then every 4th heartbeat). */
+  async #readRated(): Promise<void> {
+    const queues = this.store.queues
+    if (!queues.limits || !this.store.messages.rateWaitMs) return
+    const rated: string[] = []
+    for (const q of this.queues) if ((await queues.limits(q))?.rateLimit) rated.push(q)
+    this.#rated = rated
   }
 
   /** Records whether the last claim came back full; a full one wakes the parked lanes. */
@@ -790,7 +835,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         this.emit('resumed')
         this.nudge()
       }
-      if (++this.#ticks % 4 === 0) await this.store.workers.markStale(this.config.staleAfterMs)
+      if (++this.#ticks % 4 === 0) {
+        await this.store.workers.markStale(this.config.staleAfterMs)
+        await this.#readRated()
+      }
     } catch (e) {
       this.#emitError(e)
     }
@@ -817,6 +865,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     for (const wake of this.#stopWakers) wake()
     await this.#starting?.catch(() => {})
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
+    await this.#scheduler?.release()
     await this.#loop
     await this.#releaseHeld()
     const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))

@@ -44,6 +44,11 @@ export function queueTests(harness: StoreHarness): void {
         'messages.cancel': typeof s.messages.cancel === 'function',
         'messages.dequeueQueues': typeof s.messages.dequeueQueues === 'function',
         'messages.handlerMetrics': typeof s.messages.handlerMetrics === 'function',
+        schedules: typeof s.schedules === 'object' && s.schedules !== null,
+        'queues.limits':
+          typeof s.queues.limits === 'function' &&
+          typeof s.queues.setLimits === 'function' &&
+          typeof s.messages.rateWaitMs === 'function',
       }
       const declared = new Set(harness.shortcuts ?? [])
       expect(Object.fromEntries(SHORTCUTS.map((k) => [k, declared.has(k)]))).toEqual(has)

@@ -22,6 +22,8 @@ export const postgresHarness: StoreHarness = {
     'messages.cancel',
     'messages.dequeueQueues',
     'messages.handlerMetrics',
+    'schedules',
+    'queues.limits',
   ],
   async create(options = {}) {
     const schema = `pgqrs_t_${randomBytes(5).toString('hex')}`

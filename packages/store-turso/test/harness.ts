@@ -23,6 +23,8 @@ export const tursoHarness: StoreHarness = {
     'messages.cancel',
     'messages.dequeueQueues',
     'messages.handlerMetrics',
+    'schedules',
+    'queues.limits',
   ],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-turso-'))
