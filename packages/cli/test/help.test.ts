@@ -73,7 +73,7 @@ describe('pgqrs --help', () => {
     const r = await pgqrs(['help', 'queue'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(
-      /Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics (\[options\] )?\[name\]/,
+      /Usage: pgqrs queue[\s\S]*create (\[options\] )?<name>[\s\S]*metrics (\[options\] )?\[name\]/,
     )
   })
 

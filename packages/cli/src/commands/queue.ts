@@ -14,23 +14,25 @@ interface PageFlags {
 
 /** The limit flags of `queue create` and `queue limits`. */
 interface LimitFlags {
-  readonly maxConcurrency?: number | null
-  readonly concurrencyPerKey?: number | null
-  readonly rate?: { max: number; perMs: number } | null
+  /** 0: `none` (remove the limit). */
+  readonly maxConcurrency?: number
+  readonly concurrencyPerKey?: number
+  /** max 0: `none`. */
+  readonly rate?: { max: number; perMs: number }
   readonly ratePerKey?: boolean
 }
 
 const limitsOf = (o: LimitFlags): QueueLimitsInput => ({
-  ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency }),
-  ...(o.concurrencyPerKey === undefined ? {} : { concurrencyPerKey: o.concurrencyPerKey }),
+  ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency || null }),
+  ...(o.concurrencyPerKey === undefined ? {} : { concurrencyPerKey: o.concurrencyPerKey || null }),
   ...(o.rate === undefined
     ? {}
-    : { rateLimit: o.rate === null ? null : { ...o.rate, perKey: o.ratePerKey === true } }),
+    : { rateLimit: o.rate.max === 0 ? null : { ...o.rate, perKey: o.ratePerKey === true } }),
 })
 
 /** `MAX/MS` (at most MAX claims per MS milliseconds), or `none`. */
-function parseRate(value: string): { max: number; perMs: number } | null {
-  if (value === 'none') return null
+function parseRate(value: string): { max: number; perMs: number } {
+  if (value === 'none') return { max: 0, perMs: 0 }
   const m = /^(\d+)\/(\d+)$/.exec(value.trim())
   const max = m ? Number(m[1]) : 0
   const perMs = m ? Number(m[2]) : 0
@@ -52,9 +54,12 @@ function rateOptions(c: Command): Command {
     .option('--rate-per-key', 'with --rate: count claims per concurrency key')
 }
 
-/** A positive integer, or `none` (null: remove the limit). */
-function parseLimit(value: string): number | null {
-  return value === 'none' ? null : parsePositive(value)
+/**
+ * A positive integer, or `none`, given as 0 (commander turns a parser's null into an empty value):
+ * {@link limitsOf} makes it null, which removes the limit.
+ */
+function parseLimit(value: string): number {
+  return value === 'none' ? 0 : parsePositive(value)
 }
 
 /** `pgqrs queue create|limits|list|get|delete|purge|metrics|handled`. */
