@@ -4,6 +4,7 @@ import type {
   QueueMetrics,
   QueueRecord,
   RunRecord,
+  ScheduleRecord,
   StepRecord,
   WorkerRecord,
 } from '@pgqrs/core'
@@ -97,4 +98,17 @@ export const EVENT_COLUMNS: readonly Column<EventRecord>[] = [
   { header: 'taken by', value: (e) => e.consumedBy ?? '(pending)' },
   { header: 'idempotency key', value: (e) => e.idempotencyKey },
   { header: 'payload', value: (e) => jsonText(e.payload) },
+]
+
+/** Columns of `schedules list`. */
+export const SCHEDULE_COLUMNS: readonly Column<ScheduleRecord>[] = [
+  { header: 'name', value: (s) => s.name },
+  { header: 'cron', value: (s) => s.cron },
+  { header: 'timezone', value: (s) => s.timezone ?? 'UTC' },
+  { header: 'target', value: (s) => `${s.kind} ${s.target}` },
+  { header: 'status', value: (s) => (s.pausedAt ? 'paused' : 'running') },
+  { header: 'next run at', value: (s) => (s.pausedAt ? null : s.nextRunAt) },
+  { header: 'last tick at', value: (s) => s.lastTickAt },
+  { header: 'overlap', value: (s) => s.overlap },
+  { header: 'catch up', value: (s) => s.catchUp },
 ]

@@ -5,6 +5,7 @@ import { registerInstall } from './commands/install.js'
 import { registerMessages } from './commands/messages.js'
 import { registerQueue } from './commands/queue.js'
 import { registerRuns } from './commands/runs.js'
+import { registerSchedules } from './commands/schedules.js'
 import { registerStats } from './commands/stats.js'
 import { registerWorkers } from './commands/workers.js'
 import type { CliContext } from './context.js'
@@ -53,6 +54,7 @@ export function createProgram(ctx: CliContext): Command {
   registerDlq(program, ctx)
   registerWorkers(program, ctx)
   registerRuns(program, ctx)
+  registerSchedules(program, ctx)
   registerStats(program, ctx)
   registerDashboard(program, ctx)
   return program

@@ -9,13 +9,26 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['install', []],
   ['verify', []],
   ['queue', []],
-  ['queue create', []],
+  ['queue create', ['--max-concurrency <n>', '--concurrency-per-key <n>', '--rate <max/ms>']],
+  [
+    'queue limits',
+    ['--max-concurrency <n>', '--concurrency-per-key <n>', '--rate <max/ms>', '--rate-per-key'],
+  ],
   ['queue list', []],
   ['queue get', []],
   ['queue delete', ['--force']],
   ['queue purge', []],
   ['queue metrics', []],
-  ['send', ['--delay <ms>', '--priority <n>', '--dedupe-key <key>', '--max-attempts <n>']],
+  [
+    'send',
+    [
+      '--delay <ms>',
+      '--priority <n>',
+      '--dedupe-key <key>',
+      '--max-attempts <n>',
+      '--concurrency-key <key>',
+    ],
+  ],
   ['messages', ['--state <state>', '--limit <n>']],
   ['dlq', []],
   ['dlq list', ['--limit <n>']],
@@ -32,6 +45,12 @@ const COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['runs cancel', []],
   ['runs send-event', ['--idempotency-key <key>']],
   ['runs events', []],
+  ['schedules', []],
+  ['schedules list', ['--limit <n>', '--after <name>']],
+  ['schedules get', []],
+  ['schedules pause', []],
+  ['schedules resume', []],
+  ['schedules remove', []],
   ['stats', ['--watch', '--interval <ms>']],
   ['dashboard', ['--port <n>', '--host <address>', '--read-only', '--base-path <path>']],
 ]
@@ -55,7 +74,7 @@ describe('pgqrs --help', () => {
     const r = await pgqrs(['help', 'queue'])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(
-      /Usage: pgqrs queue[\s\S]*create <name>[\s\S]*metrics (\[options\] )?\[name\]/,
+      /Usage: pgqrs queue[\s\S]*create (\[options\] )?<name>[\s\S]*metrics (\[options\] )?\[name\]/,
     )
   })
 

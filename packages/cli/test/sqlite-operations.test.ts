@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { boundCli, expectError, expectUsage, tempDir } from './helpers.js'
+import { schedule } from '@pgqrs/queue'
 import { seedDead, seedRuns, withLibrary } from './seed.js'
 
 // One SQLite file for this file (never :memory:); each test uses its own queue names.
@@ -349,5 +350,37 @@ describe('runs (SQLite)', () => {
       await cliRaw('runs', 'cancel', String(ids.done)),
       /Cannot move run from SUCCESS to CANCELLING/,
     )
+  })
+})
+
+describe('schedules (SQLite)', () => {
+  beforeAll(async () => {
+    await cli('queue', 'create', 'q-sched')
+    await withLibrary(dsn, (store) =>
+      schedule(store, { name: 'nightly', cron: '0 3 * * *', queue: 'q-sched', catchUp: 'latest' }),
+    )
+  })
+
+  it('list, get, pause, resume and remove', async () => {
+    const list = await cliJson<{ name: string; cron: string }[]>('schedules', 'list')
+    expect(list).toMatchObject([{ name: 'nightly', cron: '0 3 * * *', catchUp: 'latest' }])
+    expect(await cli('schedules', 'list')).toMatch(
+      /nightly\s+│ 0 3 \* \* \*\s+│ UTC\s+│ queue q-sched\s+│ running/,
+    )
+    expect(await cliJson('schedules', 'get', 'nightly')).toMatchObject({ target: 'q-sched' })
+    const paused = await cliJson<{ pausedAt: string | null }>('schedules', 'pause', 'nightly')
+    expect(paused.pausedAt).not.toBeNull()
+    expect(await cli('schedules', 'list')).toMatch(/nightly[^\n]*│ paused/)
+    const resumed = await cliJson<{ pausedAt: string | null }>('schedules', 'resume', 'nightly')
+    expect(resumed.pausedAt).toBeNull()
+    expect(await cliJson('schedules', 'remove', 'nightly')).toEqual({
+      name: 'nightly',
+      removed: true,
+    })
+    expect(await cliJson('schedules', 'remove', 'nightly')).toEqual({
+      name: 'nightly',
+      removed: false,
+    })
+    expectError(await cliRaw('schedules', 'pause', 'nightly'), /schedule "nightly" not found/)
   })
 })

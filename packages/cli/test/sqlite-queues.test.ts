@@ -206,3 +206,47 @@ describe('secrets (issue 13)', () => {
     }
   })
 })
+
+describe('queue concurrency limits (SQLite)', () => {
+  it('create with limits, show them, change and remove them', async () => {
+    const created = await cliJson('queue', 'create', 'q-limited', '--max-concurrency', '3')
+    expect(created).toMatchObject({
+      name: 'q-limited',
+      maxConcurrency: 3,
+      concurrencyPerKey: null,
+      rateLimit: null,
+    })
+    expect(await cliJson('queue', 'get', 'q-limited')).toEqual(created)
+    expect(await cli('queue', 'get', 'q-limited')).toMatch(/maxConcurrency\s+│ 3/)
+    expect(
+      await cliJson(
+        'queue',
+        'limits',
+        'q-limited',
+        '--concurrency-per-key',
+        '1',
+        '--max-concurrency',
+        'none',
+      ),
+    ).toEqual({ name: 'q-limited', maxConcurrency: null, concurrencyPerKey: 1, rateLimit: null })
+    expect(
+      await cliJson('queue', 'limits', 'q-limited', '--rate', '20/1000', '--rate-per-key'),
+    ).toEqual({
+      name: 'q-limited',
+      maxConcurrency: null,
+      concurrencyPerKey: 1,
+      rateLimit: { max: 20, perMs: 1000, perKey: true },
+    })
+    expect((await cliJson('queue', 'limits', 'q-limited', '--rate', 'none')).rateLimit).toBeNull()
+    expect((await cliRaw('queue', 'limits', 'q-limited', '--rate', 'fast')).code).toBe(2)
+    expect(
+      await cliJson('send', 'q-limited', '{"n":1}', '--concurrency-key', 'customer-7'),
+    ).toMatchObject({
+      payload: { n: 1 },
+    })
+    expectError(
+      await cliRaw('queue', 'limits', 'q-nope', '--max-concurrency', '2'),
+      /does not exist/,
+    )
+  })
+})

@@ -33,7 +33,7 @@ function show(value: unknown): string {
 
 /** Throws `ValidationError` unless `name` matches {@link NAME_PATTERN}. */
 export function validateName(
-  kind: 'queue' | 'workflow' | 'worker' | 'step',
+  kind: 'queue' | 'workflow' | 'worker' | 'step' | 'schedule',
   name: unknown,
 ): string {
   if (kind === 'worker' || kind === 'step') {

@@ -68,6 +68,12 @@ export type {
   SentEvent,
   QueueMetrics,
   HandlerMetrics,
+  ScheduleRecord,
+  QueueLimits,
+  RateLimit,
+  ScheduleCatchUp,
+  ScheduleOverlap,
+  ScheduleKind,
   BackoffInput,
   BackoffFunction,
   WorkerHealth,
@@ -93,9 +99,14 @@ export {
   dequeue,
   producer,
   consumer,
+  schedule,
+  schedules,
+  Scheduler,
+  MAX_CATCH_UP,
 } from '@pgqrs/queue'
 export type {
   Admin,
+  QueueLimitsInput,
   SystemStats,
   VerifyResult,
   Handler,
@@ -106,6 +117,12 @@ export type {
   WorkerOptions,
   EnqueueOptions,
   ConsumerDequeueOptions,
+  ScheduleOptions,
+  QueueScheduleOptions,
+  WorkflowScheduleOptions,
+  Schedules,
+  SchedulerEvents,
+  SchedulerOptions,
 } from '@pgqrs/queue'
 
 // Workflows

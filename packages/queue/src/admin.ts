@@ -11,6 +11,7 @@ import {
   type PageOptions,
   NotFoundError,
   type QueueMessage,
+  type QueueLimits,
   type QueueMetrics,
   QueueNotFoundError,
   type QueueRecord,
@@ -48,6 +49,17 @@ export interface VerifyResult {
   readonly problems: string[]
 }
 
+/** What {@link Admin.setQueueLimits} takes: the limits to change. */
+export interface QueueLimitsInput {
+  readonly maxConcurrency?: number | null
+  readonly concurrencyPerKey?: number | null
+  readonly rateLimit?: {
+    readonly max: number
+    readonly perMs: number
+    readonly perKey?: boolean
+  } | null
+}
+
 /** Operations for operators and the CLI, over any store. */
 export interface Admin {
   /** Creates or upgrades the schema; idempotent, safe from many processes at once. */
@@ -57,8 +69,25 @@ export interface Admin {
    * expects (an older one: run install; a newer one: upgrade this code).
    */
   verify(): Promise<VerifyResult>
-  /** Strict create: `QueueAlreadyExistsError` when it exists. */
-  createQueue(name: string): Promise<QueueRecord>
+  /**
+   * Strict create: `QueueAlreadyExistsError` when it exists. With `limits`, sets the queue's
+   * concurrency limits too (see {@link Admin.setQueueLimits}).
+   */
+  createQueue(name: string, limits?: QueueLimitsInput): Promise<QueueRecord>
+  /**
+   * The queue's concurrency limits (null: none); `QueueNotFoundError` when it does not exist.
+   * A store without limits support reports none.
+   */
+  queueLimits(name: string): Promise<QueueLimits>
+  /**
+   * Sets limits of a queue, enforced by the claim in the database across every worker:
+   * `maxConcurrency` (messages of the queue leased at once), `concurrencyPerKey` (messages with
+   * one `concurrencyKey` leased at once) and `rateLimit` (`{ max, perMs, perKey? }`: at most `max`
+   * claims in any `perMs`, for the queue or per key). A field left out stays; null removes it.
+   * Returns all limits; `QueueNotFoundError` when the queue does not exist, `ConfigError` when the
+   * store has no limits support.
+   */
+  setQueueLimits(name: string, limits: QueueLimitsInput): Promise<QueueLimits>
   /** The queue, or `QueueNotFoundError`. */
   getQueue(name: string): Promise<QueueRecord>
   /** Queues by name, one page (default 100, at most 1000) after the name `after`. */
@@ -173,6 +202,16 @@ async function notNow(store: Store, id: number, what: string): Promise<Error> {
  * ```
  */
 export function admin(store: Store): Admin {
+  const setQueueLimits = async (name: string, limits: QueueLimitsInput) => {
+    if (!store.queues.setLimits)
+      throw new ConfigError(
+        'store',
+        `This store (${store.backend}) has no concurrency limits: use a store built on KyselyStore`,
+      )
+    const set = await store.queues.setLimits(name, limits)
+    if (!set) throw new QueueNotFoundError(name)
+    return set
+  }
   const worker = async (nameOrId: string | number): Promise<WorkerRecord> => {
     const w =
       typeof nameOrId === 'number'
@@ -207,7 +246,19 @@ export function admin(store: Store): Admin {
       }
       return { ok: problems.length === 0, migrations, schema, problems }
     },
-    createQueue: (name) => store.queues.create(name),
+    async createQueue(name, limits) {
+      const created = await store.queues.create(name)
+      if (limits !== undefined) await setQueueLimits(name, limits)
+      return created
+    },
+    async queueLimits(name) {
+      if (!store.queues.limits)
+        return { maxConcurrency: null, concurrencyPerKey: null, rateLimit: null }
+      const limits = await store.queues.limits(name)
+      if (!limits) throw new QueueNotFoundError(name)
+      return limits
+    },
+    setQueueLimits,
     async getQueue(name) {
       const q = await store.queues.get(name)
       if (!q) throw new QueueNotFoundError(name)

@@ -17,8 +17,24 @@ export {
 } from './worker.js'
 export type { WorkerOptions, WorkerConfig } from './worker-config.js'
 export { enqueue, dequeue, producer, consumer, EnqueueBuilder, DequeueBuilder } from './builders.js'
-export { admin, type Admin, type SystemStats, type VerifyResult } from './admin.js'
+export {
+  admin,
+  type Admin,
+  type QueueLimitsInput,
+  type SystemStats,
+  type VerifyResult,
+} from './admin.js'
 export { settleAndDequeue } from './settle.js'
+export {
+  schedule,
+  schedules,
+  MAX_CATCH_UP,
+  type ScheduleOptions,
+  type QueueScheduleOptions,
+  type WorkflowScheduleOptions,
+  type Schedules,
+} from './schedule.js'
+export { Scheduler, type SchedulerEvents, type SchedulerOptions } from './scheduler.js'
 
 declare module '@pgqrs/core' {
   interface Store {

@@ -31,6 +31,12 @@ export interface EnqueueOptions {
    */
   readonly timeoutMs?: number
   /**
+   * The concurrency key of the message (a customer id, say): with the queue's
+   * `concurrencyPerKey`, at most that many messages of one key are handled at once, across every
+   * worker (see `admin.setQueueLimits`). Default none.
+   */
+  readonly concurrencyKey?: string
+  /**
    * Your own open transaction: the message commits or rolls back with your data. A Kysely
    * `Transaction`, a pgqrs `StoreTransaction`, or (Postgres) a `pg` client inside `BEGIN`.
    */
@@ -106,6 +112,7 @@ export class Producer<T = unknown> {
             dedupeKey: options.dedupeKey,
             maxAttempts: options.maxAttempts,
             timeoutMs: options.timeoutMs,
+            concurrencyKey: options.concurrencyKey,
             headers,
           }),
         ),

@@ -66,6 +66,14 @@ export interface WorkerOptions {
    * job queues that delete completed jobs do). Failed messages are retried or dead-lettered alike.
    */
   readonly onSuccess?: 'archive' | 'delete'
+  /**
+   * Fire cron schedules (see `schedule`) from this process: the worker takes a share of the
+   * process's one scheduler per store (started by the first worker, stopped with the last), which
+   * reads the due schedules in one statement per poll. `false` runs none; an object sets the
+   * scheduler's `pollIntervalMs` (taken from the worker that starts it). Default true (poll every
+   * 1 000 ms). A store without a schedules repository runs none.
+   */
+  readonly scheduler?: boolean | { readonly pollIntervalMs?: number }
 }
 
 /** {@link WorkerOptions} with defaults filled in. */
@@ -86,6 +94,8 @@ export interface WorkerConfig {
   readonly signal: AbortSignal | undefined
   readonly onSuccess: 'archive' | 'delete'
   readonly timeoutMs: number | null
+  /** The scheduler's options, or null: this worker runs no scheduler. */
+  readonly scheduler: { readonly pollIntervalMs: number } | null
 }
 
 function int(field: string, v: unknown, min: number, max: number): number {
@@ -147,5 +157,21 @@ export function resolveWorkerConfig(o: WorkerOptions, store: ResolvedConfig): Wo
     signal: o.signal,
     onSuccess,
     timeoutMs: o.timeoutMs === undefined ? null : int('timeoutMs', o.timeoutMs, 1, MAX_MS),
+    scheduler: schedulerOption(o.scheduler),
+  })
+}
+
+function schedulerOption(
+  v: WorkerOptions['scheduler'],
+): { readonly pollIntervalMs: number } | null {
+  if (v === false) return null
+  if (v === undefined || v === true) return Object.freeze({ pollIntervalMs: 1000 })
+  if (typeof v !== 'object' || v === null)
+    throw new ConfigError(
+      'scheduler',
+      'Invalid worker option scheduler: use true, false or { pollIntervalMs }',
+    )
+  return Object.freeze({
+    pollIntervalMs: int('scheduler.pollIntervalMs', v.pollIntervalMs ?? 1000, 10, 3_600_000),
   })
 }

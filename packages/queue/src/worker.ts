@@ -21,6 +21,7 @@ import { processIdentity, registerAnonymous, registerNamed } from './identity.js
 import { LocalQueue } from './local-queue.js'
 import { settleAndDequeue } from './settle.js'
 import { attachWorkerTelemetry, instrumentHandler } from './telemetry.js'
+import { acquireScheduler, type Scheduler } from './scheduler.js'
 import { onLocalEnqueue } from './wakeups.js'
 import { resolveWorkerConfig, type WorkerConfig, type WorkerOptions } from './worker-config.js'
 
@@ -172,6 +173,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   #renewTimer: NodeJS.Timeout | null = null
   #subscription: Subscription | null = null
   #unlisten: (() => void) | null = null
+  /** The worker's queues that have a rate limit (see {@link #emptyWaitMs}). */
+  #rated: readonly string[] = []
+  /** This worker's share of the process's scheduler (null: it runs none). */
+  #scheduler: ReturnType<typeof acquireScheduler> | null = null
   #paused = false
   #ticks = 0
   #stopping: Promise<void> | null = null
@@ -181,10 +186,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Handlers running now (in-flight entries whose handler has not returned yet). */
   #handling = 0
   #starting: Promise<void> | null = null
-  /** LISTEN is set up (or the store has none): a claim from now on cannot miss a NOTIFY. */
-  #listened = false
-  /** Resolved when the first lane waits with LISTEN up (or stop() began): start() resolves then. */
-  #settled: (() => void) | null = null
   readonly #log
 
   constructor(
@@ -230,6 +231,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return this.#record
   }
 
+  /**
+   * The process's scheduler of this store that this worker shares (listen to its `tick` events),
+   * while the worker runs; null before `start()`, after `stop()` or with `scheduler: false`.
+   */
+  get scheduler(): Scheduler | null {
+    return this.#state === 'running' ? (this.#scheduler?.scheduler ?? null) : null
+  }
+
   /** Messages being handled now. */
   get inFlight(): number {
     return this.#inFlight.size
@@ -266,16 +275,13 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   async #begin(): Promise<void> {
     // LISTEN and its self-test (a connection of its own) are set up while the schema is checked
     // and the worker registers: start → first claim pays the longer of the two, not their sum.
-    this.#listened = !this.store.capabilities.notifications
-    const listening = this.#listen().finally(() => {
-      this.#listened = true
-    })
-    this.#listening = listening
+    const listening = this.#listen()
     try {
       // Never run against tables this code does not know: an older or newer schema is refused
       // with SchemaVersionError (SchemaNotInstalledError before install), saying what to run.
       await assertSchemaCurrent(this.store)
       for (const q of this.queues) await this.store.queue(q)
+      await this.#readRated()
       this.#record = this.config.name
         ? await registerNamed(this.store, this.config.name, this.queue)
         : await this.#anonymous()
@@ -302,16 +308,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#heartbeatTimer.unref?.()
     this.#renewTimer = setInterval(() => this.#renewDue(), this.#renewCheckMs)
     this.#renewTimer.unref?.()
+    if (this.config.scheduler && this.store.schedules)
+      this.#scheduler = acquireScheduler(this.store, this.config.scheduler)
     this.#loop = this.#run()
-  }
-
-  #listening: Promise<void> = Promise.resolve()
-
-  /** The first lane is about to wait: start() may resolve, if LISTEN is up. */
-  #waiting(): void {
-    if (!this.#listened) return
-    this.#settled?.()
-    this.#settled = null
   }
 
   async #anonymous(): Promise<WorkerRecord> {
@@ -394,12 +393,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       const room = this.#room()
       if (room <= 0 || this.#paused) {
-        if (lane === 0) this.#waiting()
         await this.#idle(this.#paused ? this.config.pollIntervalMs : 1_000)
         continue
       }
       const n = Math.min(this.config.batchSize, room)
-      const listened = this.#listened
       let batch: QueueMessage<T>[]
       this.#requested += n
       try {
@@ -409,7 +406,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         errors++
         this.#setBusy(false) // only the first lane retries, with backoff
         this.#emitError(e)
-        if (lane === 0) this.#waiting()
         // Only stop() cuts this wait short: an enqueue must not turn the backoff into a hot loop.
         await this.#idle(
           Math.min(
@@ -430,18 +426,40 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#setBusy(batch.length === n)
       if (batch.length === 0) {
         if (lane > 0) continue
-        if (!listened) {
-          // claimed before LISTEN was up: claim again once it is, so no NOTIFY falls in between
-          await this.#listening
-          continue
-        }
-        this.#waiting()
-        await this.#idle(this.config.pollIntervalMs)
+        await this.#idle(await this.#emptyWaitMs())
         continue
       }
-      if (lane === 0 && listened) this.#waiting() // a claim with LISTEN up: start() may resolve
       for (const msg of batch) this.#dispatch(msg)
     }
+  }
+
+  /**
+   * How long a lane waits after an empty claim: `pollIntervalMs`, or less when one of the worker's
+   * rate-limited queues gets budget back sooner (its messages are claimed as soon as the rate
+   * allows, without polling in between). One statement per rate-limited queue; none for others.
+   */
+  async #emptyWaitMs(): Promise<number> {
+    let wait = this.config.pollIntervalMs
+    const rateWaitMs = this.store.messages.rateWaitMs?.bind(this.store.messages)
+    if (!rateWaitMs) return wait
+    for (const q of this.#rated) {
+      try {
+        const w = await rateWaitMs(q)
+        if (w !== null) wait = Math.min(wait, w)
+      } catch (e) {
+        this.#emitError(e)
+      }
+    }
+    return wait
+  }
+
+  /** Reads which of the worker's queues have a rate limit (at start, then every 4th heartbeat). */
+  async #readRated(): Promise<void> {
+    const queues = this.store.queues
+    if (!queues.limits || !this.store.messages.rateWaitMs) return
+    const rated: string[] = []
+    for (const q of this.queues) if ((await queues.limits(q))?.rateLimit) rated.push(q)
+    this.#rated = rated
   }
 
   /** Records whether the last claim came back full; a full one wakes the parked lanes. */
@@ -782,7 +800,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         this.emit('resumed')
         this.nudge()
       }
-      if (++this.#ticks % 4 === 0) await this.store.workers.markStale(this.config.staleAfterMs)
+      if (++this.#ticks % 4 === 0) {
+        await this.store.workers.markStale(this.config.staleAfterMs)
+        await this.#readRated()
+      }
     } catch (e) {
       this.#emitError(e)
     }
@@ -803,12 +824,11 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       return
     }
     this.#state = 'stopping'
-    this.#listened = true
-    this.#waiting() // a start() still waiting for its first idle lane resolves
     this.nudge()
     for (const wake of this.#stopWakers) wake()
     await this.#starting?.catch(() => {})
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
+    await this.#scheduler?.release()
     await this.#loop
     await this.#releaseHeld()
     const all = Promise.all([...this.#inFlight.values()].map((f) => f.done))

@@ -40,6 +40,7 @@ describe('resolveWorkerConfig', () => {
       onSuccess: 'archive',
       timeoutMs: null,
       telemetry: true,
+      scheduler: { pollIntervalMs: 1_000 },
     })
     expect(Object.isFrozen(c)).toBe(true)
   })

@@ -1,6 +1,6 @@
 import type { StoreCapabilities } from '@pgqrs/core'
 
-/** The optional store methods a harness may declare (`StoreHarness.shortcuts`). */
+/** The optional store methods (and the optional `schedules` repository) a harness may declare (`StoreHarness.shortcuts`). */
 export const SHORTCUTS = [
   'messages.settleAndDequeue',
   'runs.end',
@@ -10,6 +10,8 @@ export const SHORTCUTS = [
   'messages.handlerMetrics',
   'runs.counts',
   'events.values',
+  'schedules',
+  'queues.limits',
 ] as const
 /** One of {@link SHORTCUTS}. */
 export type Shortcut = (typeof SHORTCUTS)[number]
@@ -40,6 +42,8 @@ export interface PlannedSuite {
 export function conformancePlan(declared: Declared): PlannedSuite[] {
   const { capabilities } = declared
   const record = (declared.shortcuts ?? []).includes('steps.record')
+  const scheduled = (declared.shortcuts ?? []).includes('schedules')
+  const limits = (declared.shortcuts ?? []).includes('queues.limits')
   const multi = capabilities.concurrency === 'multi-process'
   const shared = capabilities.sharedAcrossProcesses
   return [
@@ -84,6 +88,20 @@ export function conformancePlan(declared: Declared): PlannedSuite[] {
       reason: record
         ? "shortcuts declares 'steps.record'"
         : "shortcuts does not declare 'steps.record': the workflow engine acquires and completes steps instead",
+    },
+    {
+      suite: 'schedules',
+      included: scheduled,
+      reason: scheduled
+        ? "shortcuts declares 'schedules': cron schedules are stored and fired"
+        : "shortcuts does not declare 'schedules': the store holds no cron schedules",
+    },
+    {
+      suite: 'concurrency limits',
+      included: limits,
+      reason: limits
+        ? "shortcuts declares 'queues.limits': claims enforce concurrency and rate limits"
+        : "shortcuts does not declare 'queues.limits': the store has no concurrency or rate limits",
     },
   ]
 }

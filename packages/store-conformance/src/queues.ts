@@ -46,6 +46,11 @@ export function queueTests(harness: StoreHarness): void {
         'messages.handlerMetrics': typeof s.messages.handlerMetrics === 'function',
         'runs.counts': typeof s.runs.counts === 'function',
         'events.values': typeof s.events.values === 'function',
+        schedules: typeof s.schedules === 'object' && s.schedules !== null,
+        'queues.limits':
+          typeof s.queues.limits === 'function' &&
+          typeof s.queues.setLimits === 'function' &&
+          typeof s.messages.rateWaitMs === 'function',
       }
       const declared = new Set(harness.shortcuts ?? [])
       expect(Object.fromEntries(SHORTCUTS.map((k) => [k, declared.has(k)]))).toEqual(has)

@@ -44,6 +44,12 @@ CREATE TABLE pgqrs_message_headers (
   headers text not null
 );
 
+CREATE TABLE pgqrs_message_keys (
+  message_id integer primary key,
+  queue_id integer not null,
+  concurrency_key text not null
+);
+
 CREATE TABLE pgqrs_messages (
   id integer primary key autoincrement,
   queue_id integer not null references pgqrs_queues (id) on delete cascade,
@@ -69,6 +75,16 @@ CREATE TABLE pgqrs_queues (
   id integer primary key autoincrement,
   name text not null unique,
   created_at integer not null
+, max_concurrency integer
+  check (max_concurrency is null or max_concurrency > 0), concurrency_per_key integer
+  check (concurrency_per_key is null or concurrency_per_key > 0), rate_max integer check (rate_max is null or rate_max > 0), rate_per_ms integer
+  check (rate_per_ms is null or rate_per_ms > 0), rate_per_key integer not null default 0
+  check (rate_per_key in (0, 1)));
+
+CREATE TABLE pgqrs_rate_claims (
+  queue_id integer not null,
+  rate_key text not null,
+  claimed_at integer not null
 );
 
 CREATE TABLE pgqrs_run_values (
@@ -95,6 +111,25 @@ CREATE TABLE pgqrs_runs (
   started_at integer,
   completed_at integer, deadline_at integer, version integer not null default 1, parent_id integer references pgqrs_runs (id) on delete set null, parent_step text,
   unique (workflow_id, idempotency_key)
+);
+
+CREATE TABLE pgqrs_schedules (
+  id integer primary key autoincrement,
+  name text not null unique,
+  cron text not null,
+  timezone text,
+  kind text not null check (kind in ('queue', 'workflow')),
+  target text not null,
+  payload text,
+  overlap text not null default 'allow' check (overlap in ('allow', 'skip')),
+  catch_up text not null default 'none' check (catch_up in ('none', 'latest', 'all')),
+  next_run_at integer not null,
+  revision integer not null default 0,
+  paused_at integer,
+  last_tick_at integer,
+  last_message_id integer,
+  created_at integer not null,
+  updated_at integer not null
 );
 
 CREATE TABLE pgqrs_steps (
@@ -138,15 +173,22 @@ CREATE INDEX pgqrs_archive_dead on pgqrs_archive (queue_id, dead_at) where dead_
 
 CREATE INDEX pgqrs_events_pending on pgqrs_events (run_id, name, id) where consumed_at is null;
 
+CREATE INDEX pgqrs_message_keys_queue on pgqrs_message_keys (queue_id, concurrency_key);
+
 CREATE INDEX pgqrs_messages_claim on pgqrs_messages (queue_id, priority desc, visible_at, id);
 
 CREATE UNIQUE INDEX pgqrs_messages_dedupe on pgqrs_messages (queue_id, dedupe_key) where dedupe_key is not null;
+
+CREATE INDEX pgqrs_rate_claims_window on pgqrs_rate_claims (queue_id, rate_key, claimed_at);
 
 CREATE INDEX pgqrs_runs_parent on pgqrs_runs (parent_id, id) where parent_id is not null;
 
 CREATE INDEX pgqrs_runs_status on pgqrs_runs (status, created_at desc);
 
 CREATE INDEX pgqrs_runs_workflow on pgqrs_runs (workflow_id, created_at desc);
+
+CREATE INDEX pgqrs_schedules_due on pgqrs_schedules (next_run_at)
+  where paused_at is null;
 
 CREATE INDEX pgqrs_workers_queue on pgqrs_workers (queue_id, status);
 

@@ -24,6 +24,7 @@ import { KyselyEventRepository } from './repos/events.js'
 import { KyselyMessageRepository } from './repos/messages.js'
 import { KyselyQueueRepository } from './repos/queues.js'
 import { KyselyRunRepository } from './repos/runs.js'
+import { KyselyScheduleRepository } from './repos/schedules.js'
 import { KyselyStepRepository } from './repos/steps.js'
 import { KyselyWorkerRepository } from './repos/workers.js'
 import { KyselyWorkflowRepository } from './repos/workflows.js'
@@ -51,7 +52,7 @@ export interface KyselyStoreOptions {
   readonly onClose?: () => Promise<void>
 }
 
-/** Builds the six repositories over one {@link Exec}. */
+/** Builds the repositories over one {@link Exec}. */
 function repositories(x: Exec, config: ResolvedConfig): StoreRepositories {
   return {
     queues: new KyselyQueueRepository(x),
@@ -61,6 +62,7 @@ function repositories(x: Exec, config: ResolvedConfig): StoreRepositories {
     runs: new KyselyRunRepository(x, config),
     steps: new KyselyStepRepository(x, config),
     events: new KyselyEventRepository(x, config),
+    schedules: new KyselyScheduleRepository(x),
   }
 }
 
@@ -102,6 +104,7 @@ export class KyselyStore implements Store {
   readonly runs: KyselyRunRepository
   readonly steps: KyselyStepRepository
   readonly events: KyselyEventRepository
+  readonly schedules: KyselyScheduleRepository
   /** The Kysely instance the store runs on. */
   readonly db: Kysely<any>
   readonly #exec: StoreExec
@@ -134,6 +137,7 @@ export class KyselyStore implements Store {
     this.runs = repos.runs as KyselyRunRepository
     this.steps = repos.steps as KyselyStepRepository
     this.events = repos.events as KyselyEventRepository
+    this.schedules = repos.schedules as KyselyScheduleRepository
   }
 
   /** The NOTIFY channel of this store's schema (Postgres), or null. */

@@ -24,6 +24,8 @@ export const postgresHarness: StoreHarness = {
     'messages.handlerMetrics',
     'runs.counts',
     'events.values',
+    'schedules',
+    'queues.limits',
   ],
   async create(options = {}) {
     const schema = `pgqrs_t_${randomBytes(5).toString('hex')}`

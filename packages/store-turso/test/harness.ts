@@ -25,6 +25,8 @@ export const tursoHarness: StoreHarness = {
     'messages.handlerMetrics',
     'runs.counts',
     'events.values',
+    'schedules',
+    'queues.limits',
   ],
   async create(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'pgqrs-turso-'))

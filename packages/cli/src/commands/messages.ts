@@ -32,6 +32,7 @@ interface SendOptions {
   readonly dedupeKey?: string
   readonly maxAttempts?: number
   readonly timeout?: number
+  readonly concurrencyKey?: string
 }
 
 /** `pgqrs send QUEUE JSON` and `pgqrs messages QUEUE`. */
@@ -50,6 +51,10 @@ export function registerMessages(program: Command, ctx: CliContext): void {
       "handler timeout of this message (wins over the worker's)",
       parsePositive,
     )
+    .option(
+      '--concurrency-key <key>',
+      "the message's concurrency key (the queue's --concurrency-per-key applies to it)",
+    )
     .action((queue: string, payload: unknown, opts: SendOptions, cmd: Command) =>
       ctx.withStore(cmd, `sending to ${queue}`, async (store) => {
         const m = await new Producer(store, queue).enqueue(payload, {
@@ -58,6 +63,7 @@ export function registerMessages(program: Command, ctx: CliContext): void {
           dedupeKey: opts.dedupeKey,
           maxAttempts: opts.maxAttempts,
           timeoutMs: opts.timeout,
+          concurrencyKey: opts.concurrencyKey,
         })
         return messageOutput(m)
       }),

@@ -1,6 +1,6 @@
 import { ConflictError } from '@pgqrs/core'
-import { admin } from '@pgqrs/queue'
-import type { Command } from 'commander'
+import { admin, type QueueLimitsInput } from '@pgqrs/queue'
+import { type Command, InvalidArgumentError } from 'commander'
 import { METRICS_COLUMNS, QUEUE_COLUMNS } from '../columns.js'
 import type { CliContext } from '../context.js'
 import { parsePositive } from '../parsers.js'
@@ -12,20 +12,110 @@ interface PageFlags {
   readonly after?: string
 }
 
-/** `pgqrs queue create|list|get|delete|purge|metrics|handled`. */
+/** The limit flags of `queue create` and `queue limits`. */
+interface LimitFlags {
+  /** 0: `none` (remove the limit). */
+  readonly maxConcurrency?: number
+  readonly concurrencyPerKey?: number
+  /** max 0: `none`. */
+  readonly rate?: { max: number; perMs: number }
+  readonly ratePerKey?: boolean
+}
+
+const limitsOf = (o: LimitFlags): QueueLimitsInput => ({
+  ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency || null }),
+  ...(o.concurrencyPerKey === undefined ? {} : { concurrencyPerKey: o.concurrencyPerKey || null }),
+  ...(o.rate === undefined
+    ? {}
+    : { rateLimit: o.rate.max === 0 ? null : { ...o.rate, perKey: o.ratePerKey === true } }),
+})
+
+/** `MAX/MS` (at most MAX claims per MS milliseconds), or `none`. */
+function parseRate(value: string): { max: number; perMs: number } {
+  if (value === 'none') return { max: 0, perMs: 0 }
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim())
+  const max = m ? Number(m[1]) : 0
+  const perMs = m ? Number(m[2]) : 0
+  if (!m || max < 1 || perMs < 1 || !Number.isSafeInteger(max) || !Number.isSafeInteger(perMs))
+    throw new InvalidArgumentError(
+      'use MAX/MS, e.g. 20/1000 (at most 20 claims per second), or none.',
+    )
+  return { max, perMs }
+}
+
+/** The rate options of `queue create` and `queue limits`. */
+function rateOptions(c: Command): Command {
+  return c
+    .option(
+      '--rate <max/ms>',
+      'at most MAX claims per MS milliseconds, e.g. 20/1000; "none" removes it',
+      parseRate,
+    )
+    .option('--rate-per-key', 'with --rate: count claims per concurrency key')
+}
+
+/**
+ * A positive integer, or `none`, given as 0 (commander turns a parser's null into an empty value):
+ * {@link limitsOf} makes it null, which removes the limit.
+ */
+function parseLimit(value: string): number {
+  return value === 'none' ? 0 : parsePositive(value)
+}
+
+/** `pgqrs queue create|limits|list|get|delete|purge|metrics|handled`. */
 export function registerQueue(program: Command, ctx: CliContext): void {
   const queue = program.command('queue').description('create, inspect and delete queues')
 
-  queue
-    .command('create')
-    .description('create a queue (fails if it exists)')
-    .argument('<name>', 'queue name: 1-128 characters from [A-Za-z0-9_.:-]')
-    .action((name: string, _opts: unknown, cmd: Command) =>
-      ctx.withStore(cmd, `creating queue ${name}`, async (store) => {
-        const q = await admin(store).createQueue(name)
-        return { json: q, table: () => recordTable({ ...q }) }
-      }),
-    )
+  rateOptions(
+    queue
+      .command('create')
+      .description('create a queue (fails if it exists)')
+      .argument('<name>', 'queue name: 1-128 characters from [A-Za-z0-9_.:-]')
+      .option(
+        '--max-concurrency <n>',
+        'at most this many of its messages handled at once',
+        parsePositive,
+      )
+      .option(
+        '--concurrency-per-key <n>',
+        'at most this many messages with one concurrency key handled at once',
+        parsePositive,
+      ),
+  ).action((name: string, opts: LimitFlags, cmd: Command) =>
+    ctx.withStore(cmd, `creating queue ${name}`, async (store) => {
+      const a = admin(store)
+      const limits = limitsOf(opts)
+      const q = await a.createQueue(name, Object.keys(limits).length > 0 ? limits : undefined)
+      const out = { ...q, ...(await a.queueLimits(name)) }
+      return { json: out, table: () => recordTable(out) }
+    }),
+  )
+
+  rateOptions(
+    queue
+      .command('limits')
+      .description(
+        'set the concurrency and rate limits of a queue, enforced by the database across every worker',
+      )
+      .argument('<name>', 'queue name')
+      .option(
+        '--max-concurrency <n>',
+        'at most this many handled at once; "none" removes it',
+        parseLimit,
+      )
+      .option(
+        '--concurrency-per-key <n>',
+        'at most this many with one concurrency key at once; "none" removes it',
+        parseLimit,
+      ),
+  ).action((name: string, opts: LimitFlags, cmd: Command) =>
+    ctx.withStore(cmd, `setting the limits of queue ${name}`, async (store) => {
+      const a = admin(store)
+      const limits = await a.setQueueLimits(name, limitsOf(opts))
+      const out = { name, ...limits }
+      return { json: out, table: () => recordTable(out) }
+    }),
+  )
 
   queue
     .command('list')
@@ -54,8 +144,9 @@ export function registerQueue(program: Command, ctx: CliContext): void {
     .argument('<name>', 'queue name')
     .action((name: string, _opts: unknown, cmd: Command) =>
       ctx.withStore(cmd, `reading queue ${name}`, async (store) => {
-        const q = await admin(store).getQueue(name)
-        return { json: q, table: () => recordTable({ ...q }) }
+        const a = admin(store)
+        const q = { ...(await a.getQueue(name)), ...(await a.queueLimits(name)) }
+        return { json: q, table: () => recordTable(q) }
       }),
     )
 

@@ -21,6 +21,12 @@ export interface EnqueueItem {
   readonly headers?: Readonly<Record<string, string>> | null
   /** Handler timeout of this message in ms (wins over the worker's); default none. */
   readonly timeoutMs?: number | null
+  /**
+   * The message's concurrency key (1-512 characters): with the queue's `concurrencyPerKey`, at
+   * most that many messages of one key are leased at once. Default none (only the queue's
+   * `maxConcurrency` applies).
+   */
+  readonly concurrencyKey?: string | null
 }
 
 /**
@@ -158,6 +164,14 @@ export interface MessageRepository {
    * `queue` that finished in the last `windowMs`; null when the queue does not exist.
    */
   handlerMetrics?(queue: string, windowMs: number): Promise<HandlerMetrics | null>
+  /**
+   * Optional (with rate limits: `QueueRepository.setLimits`). When `queue` has a rate limit and a
+   * rate key of it (the queue, or a concurrency key with `perKey`) was claimed too recently to be
+   * claimed again, the ms until the first such key may be claimed again (a worker whose claim came
+   * back empty sleeps that long instead of polling); when no key waits but messages are visible,
+   * one spacing (`perMs / max`); null when it has no rate limit, or nothing waits.
+   */
+  rateWaitMs?(queue: string): Promise<number | null>
   /** Deletes each message for good; true per message whose lease was current. */
   delete(refs: readonly LeaseRef[]): Promise<boolean[]>
   /** Sets the lease to run out `leaseMs` from now; false when the lease is not current. */

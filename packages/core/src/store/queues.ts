@@ -21,6 +21,33 @@ export interface QueueMetrics {
   readonly newestEnqueuedAt: Date | null
 }
 
+/**
+ * A rate limit: at most `max` claims in any window of `perMs`, per concurrency key with
+ * `perKey`. Claims are evenly spaced (one every `perMs / max` ms), with no burst.
+ */
+export interface RateLimit {
+  readonly max: number
+  readonly perMs: number
+  /**
+   * Count claims per `concurrencyKey` (messages without a key share one budget) instead of for
+   * the whole queue. Default false.
+   */
+  readonly perKey: boolean
+}
+
+/**
+ * Limits of a queue, enforced by the claim in the database across every worker on every host.
+ * null: no limit.
+ */
+export interface QueueLimits {
+  /** At most this many messages of the queue leased at once (an expired lease frees its slot). */
+  readonly maxConcurrency: number | null
+  /** At most this many messages with the same `concurrencyKey` leased at once. */
+  readonly concurrencyPerKey: number | null
+  /** At most `max` claims per `perMs`, evenly spaced. */
+  readonly rateLimit: RateLimit | null
+}
+
 /** Queues by name. */
 export interface QueueRepository {
   /** Creates a queue; throws `QueueAlreadyExistsError` when the name is taken. */
@@ -46,4 +73,25 @@ export interface QueueRepository {
   metrics(name: string): Promise<QueueMetrics | null>
   /** Metrics of one page of queues by name (default 100, at most 1000) — one query. */
   allMetrics(options?: PageOptions<string>): Promise<QueueMetrics[]>
+  /**
+   * Optional (a store without it has no concurrency limits). The queue's limits; null when the
+   * queue does not exist.
+   */
+  limits?(name: string): Promise<QueueLimits | null>
+  /**
+   * Optional. Sets the given limits of the queue (a field left out stays as it is; null removes
+   * that limit) and returns them all; null when the queue does not exist.
+   */
+  setLimits?(
+    name: string,
+    limits: {
+      readonly maxConcurrency?: number | null
+      readonly concurrencyPerKey?: number | null
+      readonly rateLimit?: {
+        readonly max: number
+        readonly perMs: number
+        readonly perKey?: boolean
+      } | null
+    },
+  ): Promise<QueueLimits | null>
 }

@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config.js'
 import type { QueueRecord } from '../types.js'
 import type { MessageRepository } from './messages.js'
 import type { QueueRepository } from './queues.js'
+import type { ScheduleRepository } from './schedules.js'
 import type {
   EventRepository,
   RunRepository,
@@ -36,6 +37,11 @@ export interface StoreRepositories {
   readonly steps: StepRepository
   /** Events sent into runs and values published by them. */
   readonly events: EventRepository
+  /**
+   * Optional: cron schedules. A store without it cannot hold schedules (`pgqrs.schedule` refuses,
+   * workers run no scheduler).
+   */
+  readonly schedules?: ScheduleRepository
 }
 
 /**

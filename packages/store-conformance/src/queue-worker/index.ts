@@ -5,8 +5,10 @@ import { badInputTests } from './bad-input.js'
 import { consumerLeaseTests } from './consumer-leases.js'
 import { enqueueOptionTests } from './enqueue-options.js'
 import { flowControlTests } from './flow-control.js'
+import { limitTests } from './limits.js'
 import { multiProcessWorkerTests } from './multi-process.js'
 import { parallelClaimTests } from './parallel-claims.js'
+import { scheduleTests } from './schedules.js'
 import { wakeupTests } from './wakeup.js'
 import { workerLoopTests } from './worker-loop.js'
 
@@ -15,8 +17,10 @@ export { badInputTests } from './bad-input.js'
 export { consumerLeaseTests } from './consumer-leases.js'
 export { enqueueOptionTests } from './enqueue-options.js'
 export { flowControlTests } from './flow-control.js'
+export { limitTests } from './limits.js'
 export { multiProcessWorkerTests } from './multi-process.js'
 export { parallelClaimTests } from './parallel-claims.js'
+export { scheduleTests } from './schedules.js'
 export { wakeupTests } from './wakeup.js'
 export { workerLoopTests } from './worker-loop.js'
 
@@ -44,5 +48,7 @@ export function registerQueueWorkerSuite(harness: StoreHarness): void {
     badInputTests(harness)
     multiProcessWorkerTests(harness)
     flowControlTests(harness)
+    scheduleTests(harness)
+    limitTests(harness)
   })
 }

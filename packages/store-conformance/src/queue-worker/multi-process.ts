@@ -14,8 +14,8 @@ const MESSAGES = 20_000
 const PROCESSES = 4
 const CONCURRENCY = 8
 
-/** A forked worker child. */
-interface WorkerChild {
+/** A forked worker child. @internal */
+export interface WorkerChild {
   readonly name: string
   readonly logFile: string
   readonly process: ChildProcess
@@ -27,16 +27,17 @@ interface WorkerChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-function childScript(): string {
-  const path = fileURLToPath(new URL('./children/worker.js', import.meta.url))
+function childScript(file: string): string {
+  const path = fileURLToPath(new URL(`./children/${file}`, import.meta.url))
   if (existsSync(path)) return path
   const built = path.replace(/[/\\]src[/\\]queue-worker[/\\]/, '/dist/queue-worker/')
   if (existsSync(built)) return built
   throw new Error(`store-conformance: ${path} is missing; build the package first`)
 }
 
-function forkWorker(args: WorkerChildArgs): WorkerChild {
-  const child = fork(childScript(), [JSON.stringify(args)], {
+/** Forks a child of `./children/` (default the worker child) with `args`. @internal */
+export function forkWorker(args: WorkerChildArgs, script = 'worker.js'): WorkerChild {
+  const child = fork(childScript(script), [JSON.stringify(args)], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

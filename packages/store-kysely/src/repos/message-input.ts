@@ -27,6 +27,8 @@ export interface PreparedItem {
   /** The headers as JSON text, or null. */
   readonly headersText: string | null
   readonly timeoutMs: number | null
+  /** The concurrency key, or null. */
+  readonly concurrencyKey: string | null
 }
 
 const INT32 = 2_147_483_647
@@ -100,7 +102,35 @@ export function prepareItems(
       item.timeoutMs === undefined || item.timeoutMs === null
         ? null
         : validateInt(at('timeoutMs'), item.timeoutMs, 1, INT32)
-    return { payloadText, priority, delayMs, runAt, dedupeKey, maxAttempts, headersText, timeoutMs }
+    let concurrencyKey: string | null = null
+    if (item.concurrencyKey !== undefined && item.concurrencyKey !== null) {
+      const k = item.concurrencyKey
+      if (
+        typeof k !== 'string' ||
+        k.length < 1 ||
+        k.length > 512 ||
+        !k.isWellFormed() ||
+        k.includes('\u0000')
+      ) {
+        throw new ValidationError(
+          at('concurrencyKey'),
+          k,
+          'a string of 1-512 characters without NUL',
+        )
+      }
+      concurrencyKey = k
+    }
+    return {
+      payloadText,
+      priority,
+      delayMs,
+      runAt,
+      dedupeKey,
+      maxAttempts,
+      headersText,
+      timeoutMs,
+      concurrencyKey,
+    }
   })
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a batch that could be over the limit is measured.
   if (units * 3 > MAX_ENQUEUE_BYTES) {

@@ -19,7 +19,7 @@ import {
 } from '@pgqrs/core'
 import { sql } from 'kysely'
 import type { Exec } from '../exec.js'
-import { MESSAGE_COLUMNS, num, type Row, toMessage } from '../row-mappers.js'
+import { date, MESSAGE_COLUMNS, num, type Row, toMessage } from '../row-mappers.js'
 import {
   checkDequeue,
   positional,
@@ -54,18 +54,58 @@ export class KyselyMessageRepository implements MessageRepository {
     const prepared = prepareItems(items, this.#config)
     if (prepared.length === 0) return []
     const { f } = this.#x
-    if (prepared.every((p) => p.headersText === null))
+    if (prepared.every((p) => p.headersText === null && p.concurrencyKey === null))
       return f.messages.enqueue(this.#x, queue, prepared, options.producerId ?? null)
-    // With headers: the messages and their header rows commit together. A deduplicated item keeps
-    // the headers of the message it met.
+    // With headers or concurrency keys: the messages and their side rows commit together. A
+    // deduplicated item keeps the headers and key of the message it met.
     return this.#x.write('messages.enqueue', async (db) => {
       const out = await f.messages.insert(db, queue, prepared, options.producerId ?? null)
       const rows = prepared.flatMap((p, i) =>
         p.headersText === null ? [] : [sql`(${out[i]!.id}, ${f.json(p.headersText)})`],
       )
-      await sql`insert into ${f.t('pgqrs_message_headers')} (message_id, headers)
-        values ${sql.join(rows)} on conflict (message_id) do nothing`.execute(db)
+      if (rows.length > 0)
+        await sql`insert into ${f.t('pgqrs_message_headers')} (message_id, headers)
+          values ${sql.join(rows)} on conflict (message_id) do nothing`.execute(db)
+      const keys = prepared.flatMap((p, i) =>
+        p.concurrencyKey === null
+          ? []
+          : [sql`(${out[i]!.id}, ${out[i]!.queueId}, ${p.concurrencyKey})`],
+      )
+      if (keys.length > 0)
+        await sql`insert into ${f.t('pgqrs_message_keys')} (message_id, queue_id, concurrency_key)
+          values ${sql.join(keys)} on conflict (message_id) do nothing`.execute(db)
       return out
+    })
+  }
+
+  async rateWaitMs(queue: string): Promise<number | null> {
+    validateName('queue', queue)
+    const { f } = this.#x
+    return this.#x.read('messages.rateWaitMs', async (db) => {
+      const q = await sql<Row>`select id, rate_max, rate_per_ms, ${f.now()} as db_now
+        from ${f.t('pgqrs_queues')} where name = ${queue}`.execute(db)
+      const row = q.rows[0]
+      if (!row || row.rate_max === null || row.rate_max === undefined) return null
+      const now = date(row.db_now).getTime()
+      const max = num(row.rate_max)
+      const perMs = num(row.rate_per_ms)
+      // claims are evenly spaced: a rate key has budget again `perMs / max` after its last claim
+      const spacing = perMs / max
+      const r = await sql<Row>`select rate_key, max(claimed_at) as last
+        from ${f.t('pgqrs_rate_claims')}
+        where queue_id = ${num(row.id)} and claimed_at > ${f.time(new Date(now - spacing))}
+        group by rate_key`.execute(db)
+      let wait: number | null = null
+      for (const c of r.rows) {
+        const w = Math.max(1, Math.ceil(date(c.last).getTime() + spacing - now))
+        wait = wait === null ? w : Math.min(wait, w)
+      }
+      if (wait !== null) return wait
+      // No key waits (the claim that came back empty raced another worker's, or ran a while
+      // ago): while messages are visible, try again after one spacing, not a whole poll.
+      const visible = await sql<Row>`select 1 as x from ${f.t('pgqrs_messages')}
+        where queue_id = ${num(row.id)} and visible_at <= ${f.now()} limit 1`.execute(db)
+      return visible.rows.length > 0 ? Math.max(1, Math.ceil(spacing)) : null
     })
   }
 
@@ -358,6 +398,12 @@ export class KyselyMessageRepository implements MessageRepository {
       await sql`delete from ${f.t('pgqrs_message_headers')} as h
         where not exists (select 1 from ${f.t('pgqrs_messages')} m where m.id = h.message_id)
           and not exists (select 1 from ${f.t('pgqrs_archive')} a where a.id = h.message_id)`.execute(
+        db,
+      )
+      // concurrency keys likewise (a replayed message keeps its key while it is in the archive)
+      await sql`delete from ${f.t('pgqrs_message_keys')} as k
+        where not exists (select 1 from ${f.t('pgqrs_messages')} m where m.id = k.message_id)
+          and not exists (select 1 from ${f.t('pgqrs_archive')} a where a.id = k.message_id)`.execute(
         db,
       )
       return Number(r.numAffectedRows ?? 0n)

@@ -1,14 +1,17 @@
 import {
   ConflictError,
+  type QueueLimits,
   QueueAlreadyExistsError,
   type QueueMetrics,
   type PageOptions,
   type QueueRecord,
   type QueueRepository,
   validateName,
+  validateInt,
   validatePage,
+  ValidationError,
 } from '@pgqrs/core'
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db, Exec } from '../exec.js'
 import type { FamilyFragments } from '../family.js'
 import { date, num, type Row, toQueue } from '../row-mappers.js'
@@ -27,6 +30,19 @@ export function ensureQueue(f: FamilyFragments, db: Db, name: string) {
     .returning(['id', 'name', 'created_at'])
     .executeTakeFirstOrThrow()
 }
+
+const LIMIT_COLUMNS = sql.raw(
+  'max_concurrency, concurrency_per_key, rate_max, rate_per_ms, rate_per_key',
+)
+
+const toLimits = (r: Row): QueueLimits => ({
+  maxConcurrency: r.max_concurrency === null ? null : num(r.max_concurrency),
+  concurrencyPerKey: r.concurrency_per_key === null ? null : num(r.concurrency_per_key),
+  rateLimit:
+    r.rate_max === null
+      ? null
+      : { max: num(r.rate_max), perMs: num(r.rate_per_ms), perKey: num(r.rate_per_key) === 1 },
+})
 
 /** Queues over the pgqrs tables; every statement runs on both families. @internal */
 export class KyselyQueueRepository implements QueueRepository {
@@ -137,6 +153,63 @@ export class KyselyQueueRepository implements QueueRepository {
       const a = await q.deleteFrom('pgqrs_messages').where('queue_id', '=', id).executeTakeFirst()
       const b = await q.deleteFrom('pgqrs_archive').where('queue_id', '=', id).executeTakeFirst()
       return Number(a.numDeletedRows) + Number(b.numDeletedRows)
+    })
+  }
+
+  async limits(name: string): Promise<QueueLimits | null> {
+    validateName('queue', name)
+    const { f } = this.#x
+    return this.#x.read('queues.limits', async (db) => {
+      const r = await sql<Row>`select ${LIMIT_COLUMNS} from ${f.t('pgqrs_queues')}
+        where name = ${name}`.execute(db)
+      return r.rows[0] ? toLimits(r.rows[0]) : null
+    })
+  }
+
+  async setLimits(
+    name: string,
+    limits: {
+      readonly maxConcurrency?: number | null
+      readonly concurrencyPerKey?: number | null
+      readonly rateLimit?: {
+        readonly max: number
+        readonly perMs: number
+        readonly perKey?: boolean
+      } | null
+    },
+  ): Promise<QueueLimits | null> {
+    validateName('queue', name)
+    if (typeof limits !== 'object' || limits === null)
+      throw new ValidationError('limits', limits, 'an object of limits')
+    const sets: RawBuilder<unknown>[] = []
+    for (const [field, column] of [
+      ['maxConcurrency', 'max_concurrency'],
+      ['concurrencyPerKey', 'concurrency_per_key'],
+    ] as const) {
+      const v = limits[field]
+      if (v === undefined) continue
+      if (v !== null) validateInt(field, v, 1, 1_000_000)
+      sets.push(sql`${sql.ref(column)} = ${v}`)
+    }
+    const rate = limits.rateLimit
+    if (rate === null) sets.push(sql`rate_max = null, rate_per_ms = null, rate_per_key = 0`)
+    else if (rate !== undefined) {
+      if (typeof rate !== 'object')
+        throw new ValidationError('rateLimit', rate, '{ max, perMs, perKey? } or null')
+      validateInt('rateLimit.max', rate.max, 1, 1_000_000)
+      validateInt('rateLimit.perMs', rate.perMs, 1, 86_400_000)
+      if (rate.perKey !== undefined && typeof rate.perKey !== 'boolean')
+        throw new ValidationError('rateLimit.perKey', rate.perKey, 'true or false')
+      sets.push(
+        sql`rate_max = ${rate.max}, rate_per_ms = ${rate.perMs}, rate_per_key = ${rate.perKey ? 1 : 0}`,
+      )
+    }
+    const { f } = this.#x
+    return this.#x.write1('queues.setLimits', async (db) => {
+      const set = sets.length > 0 ? sql.join(sets) : sql`name = name`
+      const r = await sql<Row>`update ${f.t('pgqrs_queues')} set ${set} where name = ${name}
+        returning ${LIMIT_COLUMNS}`.execute(db)
+      return r.rows[0] ? toLimits(r.rows[0]) : null
     })
   }
 

@@ -17,6 +17,38 @@ async function queueId(db: Db, queue: string): Promise<number> {
   return num(r.rows[0].id)
 }
 
+/** A queue's id and concurrency limits (null: none). */
+interface QueueRow {
+  readonly id: number
+  readonly max: number | null
+  readonly perKey: number | null
+  readonly rate: { readonly max: number; readonly perMs: number; readonly perKey: boolean } | null
+}
+
+async function queueRow(db: Db, queue: string): Promise<QueueRow> {
+  const r = await sql<Row>`select id, max_concurrency, concurrency_per_key, rate_max, rate_per_ms,
+      rate_per_key
+    from pgqrs_queues where name = ${queue}`.execute(db)
+  const row = r.rows[0]
+  if (!row) throw new QueueNotFoundError(queue)
+  const opt = (v: unknown) => (v === null || v === undefined ? null : num(v))
+  const rateMax = opt(row.rate_max)
+  return {
+    id: num(row.id),
+    max: opt(row.max_concurrency),
+    perKey: opt(row.concurrency_per_key),
+    rate:
+      rateMax === null
+        ? null
+        : { max: rateMax, perMs: num(row.rate_per_ms), perKey: num(row.rate_per_key) === 1 },
+  }
+}
+
+const limited = (q: QueueRow) => q.max !== null || q.perKey !== null || q.rate !== null
+
+/** Visible rows a limited claim walks at most, skipping the keys at their limit. */
+const LIMITED_SCAN = 1000
+
 /**
  * `[[id, lease, result, started], …]` as JSON, for `json_each` (one parameter whatever the batch
  * size); result is JSON text or null, started epoch ms or null.
@@ -110,8 +142,82 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
    * with a fresh random token.
    */
   async function claim(db: Db, queue: string, c: Claim): Promise<QueueMessage[]> {
-    const qid = await queueId(db, queue)
-    return claimIds(db, [qid], c, (row) => toMessage(row, queue))
+    const q = await queueRow(db, queue)
+    const map = (row: Row) => toMessage(row, queue)
+    // a queue without limits takes the claim it always took
+    return limited(q) ? claimLimited(db, q, c, map) : claimIds(db, [q.id], c, map)
+  }
+
+  /**
+   * The claim of a queue with limits, in the claim's write transaction (the single writer makes
+   * the counts below true until commit): counts the live leases of the queue (and per key; an
+   * expired lease is not live) and its recent claims (rate limit), then walks at most {@link LIMITED_SCAN} visible rows in claim order
+   * and leases those that fit, skipping rows whose key is at its limit.
+   */
+  async function claimLimited(
+    db: Db,
+    q: QueueRow,
+    c: Claim,
+    map: (row: Row) => QueueMessage,
+  ): Promise<QueueMessage[]> {
+    const now = f.clock()
+    let budget = c.batchSize
+    if (q.max !== null) {
+      const live = await sql<Row>`select count(*) as n from pgqrs_messages
+        where queue_id = ${q.id} and lease is not null and visible_at > ${now}`.execute(db)
+      budget = Math.min(budget, q.max - num(live.rows[0]!.n))
+    }
+    // Rate limits are evenly spaced: one claim per rate key every perMs / max ms, so no window of
+    // perMs holds more than max claims; `full` holds the keys claimed more recently than that.
+    const full = new Set<string>()
+    if (q.rate !== null) {
+      await sql`delete from pgqrs_rate_claims
+        where queue_id = ${q.id} and claimed_at <= ${now - q.rate.perMs}`.execute(db)
+      const r = await sql<Row>`select distinct rate_key as k from pgqrs_rate_claims
+        where queue_id = ${q.id} and claimed_at > ${now - q.rate.perMs / q.rate.max}`.execute(db)
+      for (const row of r.rows) full.add(String(row.k))
+      if (!q.rate.perKey) budget = full.has('') ? 0 : Math.min(budget, 1)
+    }
+    if (budget <= 0) return []
+    const counts = new Map<string, number>()
+    if (q.perKey !== null) {
+      const r = await sql<Row>`select k.concurrency_key as k, count(*) as n
+        from pgqrs_messages m join pgqrs_message_keys k on k.message_id = m.id
+        where m.queue_id = ${q.id} and m.lease is not null and m.visible_at > ${now}
+        group by k.concurrency_key`.execute(db)
+      for (const row of r.rows) counts.set(String(row.k), num(row.n))
+    }
+    const candidates = await sql<Row>`select m.id, m.attempts, m.max_attempts,
+        k.concurrency_key as ck
+      from pgqrs_messages m left join pgqrs_message_keys k on k.message_id = m.id
+      where m.queue_id = ${q.id} and m.visible_at <= ${now}
+      order by m.priority desc, m.visible_at, m.id limit ${LIMITED_SCAN}`.execute(db)
+    const picked: Row[] = []
+    const rateKeys: string[] = []
+    let live = 0
+    for (const row of candidates.rows) {
+      if (num(row.attempts) >= num(row.max_attempts)) {
+        picked.push(row) // dead-lettered below: takes no slot
+        continue
+      }
+      const ck = row.ck === null || row.ck === undefined ? null : String(row.ck)
+      if (q.perKey !== null && ck !== null && (counts.get(ck) ?? 0) >= q.perKey) continue
+      const rk = q.rate?.perKey ? (ck ?? '') : ''
+      if (q.rate?.perKey && full.has(rk)) continue
+      if (ck !== null) counts.set(ck, (counts.get(ck) ?? 0) + 1)
+      full.add(rk)
+      picked.push(row)
+      rateKeys.push(rk)
+      if (++live >= budget) break
+    }
+    const leased = await leasePicked(db, picked, c, map, now)
+    if (q.rate !== null && rateKeys.length > 0) {
+      // every live picked row was leased: the claim holds the single writer
+      const rows = rateKeys.map((k) => sql`(${q.id}, ${k}, ${now})`)
+      await sql`insert into pgqrs_rate_claims (queue_id, rate_key, claimed_at)
+        values ${sql.join(rows)}`.execute(db)
+    }
+    return leased
   }
 
   /**
@@ -130,11 +236,25 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
     const picked = await sql<Row>`select id, attempts, max_attempts from pgqrs_messages
       where ${where} and visible_at <= ${now}
       order by priority desc, visible_at, id limit ${c.batchSize}`.execute(db)
-    if (picked.rows.length === 0) return []
+    return leasePicked(db, picked.rows, c, map, now)
+  }
+
+  /**
+   * Leases the picked rows (in that order) with a fresh random token each; rows whose lease ran
+   * out with no attempts left move to the archive as dead instead.
+   */
+  async function leasePicked(
+    db: Db,
+    picked: readonly Row[],
+    c: Claim,
+    map: (row: Row) => QueueMessage,
+    now: number,
+  ): Promise<QueueMessage[]> {
+    if (picked.length === 0) return []
     const order = new Map<number, number>()
     const live: number[] = []
     const dead: number[] = []
-    picked.rows.forEach((row, k) => {
+    picked.forEach((row, k) => {
       const id = num(row.id)
       order.set(id, k)
       ;(num(row.attempts) >= num(row.max_attempts) ? dead : live).push(id)
@@ -165,9 +285,29 @@ export function sqliteMessages(f: FamilyFragments): MessageSql {
   /** Archives `refs`, then claims across `queues`; a missing queue settles nothing. */
   async function claimQueues(db: Db, refs: Refs, queues: readonly string[], c: Claim) {
     const names = new Map<number, string>()
-    for (const q of queues) names.set(await queueId(db, q), q)
+    const rows: QueueRow[] = []
+    for (const q of queues) {
+      const row = await queueRow(db, q)
+      rows.push(row)
+      names.set(row.id, q)
+    }
     const settled =
       refs.ids.length === 0 ? new Set<number>() : await archiveMessages(db, refs, f.clock())
+    if (rows.some(limited)) {
+      // one of them has limits: each queue in turn (limits enforced) until the batch is full
+      const messages: QueueMessage[] = []
+      for (const [k, q] of rows.entries()) {
+        const left = { ...c, batchSize: c.batchSize - messages.length }
+        if (left.batchSize <= 0) break
+        const map = (row: Row) => toMessage(row, queues[k])
+        messages.push(
+          ...(limited(q)
+            ? await claimLimited(db, q, left, map)
+            : await claimIds(db, [q.id], left, map)),
+        )
+      }
+      return { settled, messages }
+    }
     const messages = await claimIds(db, [...names.keys()], c, (row) =>
       toMessage(row, names.get(num(row.queue_id))),
     )

@@ -20,6 +20,8 @@ export interface WorkerChildArgs {
   readonly pollIntervalMs: number
   /** File the child appends handled message ids to, one per line. */
   readonly logFile: string
+  /** The limits child: how long its handler holds each message, in ms. */
+  readonly holdMs?: number
 }
 
 /** What a worker child reports. */

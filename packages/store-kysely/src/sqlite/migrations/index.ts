@@ -5,6 +5,7 @@ import { flowControl } from './0003-flow-control.js'
 import { durableWorkflows } from './0004-durable-workflows.js'
 import { observability } from './0005-observability.js'
 import { workflowVersions } from './0006-workflow-versions.js'
+import { schedulesLimits } from './0007-schedules-limits.js'
 import { childWorkflows } from './0008-child-workflows.js'
 
 /** sqlite-family migrations (SQLite and Turso), oldest first. Never edit a released one. @internal */
@@ -15,5 +16,6 @@ export const SQLITE_MIGRATIONS: readonly PgqrsMigration[] = [
   durableWorkflows,
   observability,
   workflowVersions,
+  schedulesLimits,
   childWorkflows,
 ]
