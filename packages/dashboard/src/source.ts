@@ -75,6 +75,11 @@ export interface DashboardSource {
   runEvents?(runId: number, options: { limit: number }): Promise<EventRecord[]>
   /** Values a run published (`ctx.setEvent`), by key, at most `limit`. */
   runValues?(runId: number, options: { limit: number }): Promise<RunValue[]>
+  /**
+   * The child runs a run started (`ctx.startChild`), newest first, at most `limit`, in one bounded
+   * read (`store.runs.list({ parentId, limit })`); without it the run page has no children table.
+   */
+  runChildren?(runId: number, options: { limit: number }): Promise<RunRecord[]>
 
   /** Brings a dead or archived message back (same id, attempts reset). */
   replayMessage(id: number): Promise<void>
@@ -117,7 +122,8 @@ function statusCounts(store: Store): DashboardSource['runStatusCounts'] {
 
 /**
  * A {@link DashboardSource} on today's `admin(store)` and store repositories; every read is one
- * bounded page of the store's paged lists. Members the store's optional methods back (message
+ * bounded page of the store's paged lists (a run's children are `runs.list({ parentId, limit })`).
+ * Members the store's optional methods back (message
  * cancel, run counts, published values) are present only when the store has those methods; the
  * store keeps no per-attempt history, so `messageAttempts` is absent.
  *
@@ -157,6 +163,8 @@ export function storeSource(store: Store): DashboardSource {
     steps: (runId, { limit }) =>
       store.steps.list(runId, { limit: Math.min(limit, MAX_PAGE_LIMIT) }),
     runEvents: (runId, { limit }) => store.events.list(runId, { limit }),
+    runChildren: (runId, { limit }) =>
+      store.runs.list({ parentId: runId, limit: Math.min(limit, MAX_PAGE_LIMIT) }),
     ...(store.events.values
       ? {
           runValues: (runId: number, { limit }: { limit: number }) =>

@@ -122,7 +122,8 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         expect(await page.locator('[data-field="handled-in"]').textContent()).toMatch(/\d+ (ms|s)$/)
         await shot(page, 'message-result')
         await open('/runs')
-        expect(await page.locator('tr[data-run]').count()).toBe(3)
+        // three runs of nightly-report, assemble-report and its three children
+        expect(await page.locator('tr[data-run]').count()).toBe(7)
         await shot(page, 'runs')
         await open('/runs?status=ERROR&workflow=nightly-report')
         expect(await page.locator('tr[data-run]').count()).toBe(1)
@@ -135,9 +136,59 @@ export function describeBrowserSuite(backend: SuiteBackend): void {
         await open(`/runs/${runs.success}`)
         expect(await page.locator('tr[data-step]').count()).toBe(4)
         expect(await page.locator('tr[data-value="progress"]').textContent()).toContain('rendered')
-        await shot(page, 'run')
+        // not a child: no parent link, and no child runs
+        expect(await page.locator('[data-field="parent"]').count()).toBe(0)
+        expect(await page.locator('tr[data-child]').count()).toBe(0)
+        expect(await page.getByText('No child runs.').count()).toBe(1)
         await open('/workers')
         await shot(page, 'workers')
+        expect(problems).toEqual([])
+      })
+
+      it("lists a run's children, which open their page and link back to the parent", async () => {
+        const { parent, children } = seeded.family
+        await open(`/runs/${parent}`)
+        expect(await page.locator('[data-field="parent"]').count()).toBe(0)
+        const rows = page.locator('tr[data-child]')
+        expect(await rows.count()).toBe(children.length)
+        // newest first (by id), each SUCCESS, with the parent's step that started it
+        const listed = await rows.evaluateAll((trs) =>
+          trs.map((tr) => tr.getAttribute('data-child')),
+        )
+        expect(listed).toEqual([...children].reverse().map(String))
+        const stepOf = new Map<string, number>()
+        for (const id of children) {
+          const row = page.locator(`tr[data-child="${id}"]`)
+          expect(await row.locator('.status').textContent()).toBe('SUCCESS')
+          expect(await row.locator('td').nth(1).textContent()).toBe('render-section')
+          stepOf.set((await row.locator('td').nth(5).textContent()) ?? '', id)
+        }
+        expect([...stepOf.keys()].sort()).toEqual([
+          'child:render-section',
+          'child:render-section#2',
+          'child:render-section#3',
+        ])
+        expect(await page.getByText(/The newest \d+ child runs/).count()).toBe(0) // not truncated
+        await shot(page, 'run')
+        // the first child's link (the one with hostile input) opens its page, which links back
+        const first = stepOf.get('child:render-section')!
+        await page.locator(`tr[data-child="${first}"] a`).click()
+        await page.waitForURL(`**${BASE}/runs/${first}`)
+        await page.locator('h1').waitFor()
+        expect(await page.locator('h1').textContent()).toContain('render-section')
+        const back = page.locator('[data-field="parent"]')
+        expect(await back.textContent()).toBe(
+          `child of run #${parent} from step child:render-section`,
+        )
+        expect(await page.locator('tr[data-child]').count()).toBe(0)
+        // its input carries hostile text, shown as text
+        expect((await page.locator('pre.json').allTextContents()).join('')).toContain('<script>')
+        expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined()
+        await back.locator('a').click()
+        await page.waitForURL(`**${BASE}/runs/${parent}`)
+        await page.locator('h1').waitFor()
+        expect(await page.locator('h1').textContent()).toContain('assemble-report')
+        expect(await page.locator('tr[data-child]').count()).toBe(children.length)
         expect(problems).toEqual([])
       })
 

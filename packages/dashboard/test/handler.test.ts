@@ -146,6 +146,10 @@ describe('bounded reads', () => {
         limits.push(o.limit)
         return source.steps(id, o)
       },
+      runChildren(id, o) {
+        limits.push(o.limit)
+        return source.runChildren!(id, o)
+      },
     }
     const d = createDashboard({ source: spy, basePath: '/d', pageSize: 25 })
     try {
@@ -154,7 +158,8 @@ describe('bounded reads', () => {
         const r = await get(d, path)
         expect(r.status, path).toBe(200)
         const total = [...calls.values()].reduce((a, b) => a + b, 0)
-        expect(total, `${path}: ${JSON.stringify([...calls])}`).toBeLessThanOrEqual(4)
+        // the run page reads five things: the run, its steps, events, values and children
+        expect(total, `${path}: ${JSON.stringify([...calls])}`).toBeLessThanOrEqual(5)
       }
       expect(Math.max(...limits)).toBeLessThanOrEqual(500)
       const html = await (await get(d, '/d/queues/reports?state=pending')).text()
@@ -355,3 +360,62 @@ describe.skipIf(pgSkipReason !== '')(
     })
   },
 )
+
+describe("a run's children", () => {
+  it('are one bounded read, the newest 100 shown, and the page says when there are more', async () => {
+    const { run: parent } = await ts.store.runs.start('nightly-report', { day: 'parent' })
+    const children: number[] = []
+    for (let i = 1; i <= 101; i++) {
+      const stepKey = i === 1 ? 'child:nightly-report' : `child:nightly-report#${i}`
+      const { run } = await ts.store.runs.start(
+        'nightly-report',
+        { day: `child ${i}` },
+        { parent: { runId: parent.id, stepKey } },
+      )
+      children.push(run.id)
+    }
+    const source = storeSource(ts.store)
+    const limits: number[] = []
+    const d = createDashboard({
+      basePath: '/d',
+      source: {
+        ...source,
+        runChildren(id, o) {
+          limits.push(o.limit)
+          return source.runChildren!(id, o)
+        },
+      },
+    })
+    try {
+      const html = await (await get(d, `/d/runs/${parent.id}`)).text()
+      expect(limits).toEqual([101]) // one read, one row more than shown
+      expect(html.match(/data-child=/g)).toHaveLength(100)
+      expect(html).toContain(`data-child="${children[100]}"`) // the newest
+      expect(html).not.toContain(`data-child="${children[0]}"`) // the oldest is cut
+      expect(html).toContain('The newest 100 child runs.')
+      expect(html).not.toContain('data-field="parent"')
+      // a child links back to its parent, naming the step that started it
+      const child = await (await get(d, `/d/runs/${children[1]}`)).text()
+      expect(child).toMatch(
+        new RegExp(
+          `data-field="parent">child of <a href="/d/runs/${parent.id}">run #${parent.id}</a> from step <span class="mono">child:nightly-report#2</span>`,
+        ),
+      )
+      expect(child).toContain('No child runs.')
+    } finally {
+      d.close()
+    }
+    // a source without runChildren: no children section, the parent link stays (it is the run's)
+    const { runChildren: _, ...without } = source
+    const plain = createDashboard({ basePath: '/d', source: without })
+    try {
+      const html = await (await get(plain, `/d/runs/${parent.id}`)).text()
+      expect(html).not.toContain('<h2>Children</h2>')
+      expect(html).not.toContain('data-child=')
+      const child = await (await get(plain, `/d/runs/${children[0]}`)).text()
+      expect(child).toContain(`href="/d/runs/${parent.id}"`)
+    } finally {
+      plain.close()
+    }
+  })
+})

@@ -26,12 +26,19 @@ export interface Seeded {
    * `approve`); finished and sleeping ones published the value `progress`.
    */
   readonly runs: { success: number; failed: number; sleeping: number }
+  /**
+   * A finished run of `assemble-report` and the three `render-section` runs it started with
+   * `ctx.startChild` and awaited (all SUCCESS), in the order it started them.
+   */
+  readonly family: { parent: number; children: readonly number[] }
   /** While true, `mailer-1` fails messages whose payload has `fail: true`. */
   readonly control: { failing: boolean }
   /** `mailer-1`, the queue worker of `emails`. */
   readonly mailer: Worker
   /** The runner of `nightly-report`. */
   readonly runner: WorkflowWorker
+  /** The runner of `assemble-report` and `render-section` (`assembly-runner:<queue>`). */
+  readonly assembler: WorkflowWorker
   /** Stops the workers (call before closing the store). */
   stop(): Promise<void>
 }
@@ -94,6 +101,37 @@ export const nightlyReport = defineWorkflow({
   },
 })
 
+/** A child workflow: renders one section of a report. */
+export const renderSection = defineWorkflow({
+  name: 'render-section',
+  retry: { maxAttempts: 1 },
+  async run(ctx, input: { section: string; note?: string }) {
+    return ctx.step('render', async () => {
+      await pause(30)
+      return { section: input.section, pages: input.section.length }
+    })
+  },
+})
+
+/** The sections `assemble-report` renders, one child run each, in this order. */
+export const SECTIONS = ['summary', 'revenue', 'churn'] as const
+
+/** A parent workflow: starts one `render-section` child per section and awaits them all. */
+export const assembleReport = defineWorkflow({
+  name: 'assemble-report',
+  retry: { maxAttempts: 1 },
+  async run(ctx, input: { day: string }) {
+    const children = await Promise.all(
+      SECTIONS.map((section, i) =>
+        ctx.startChild(renderSection, { section, ...(i === 0 ? { note: HOSTILE } : {}) }),
+      ),
+    )
+    const parts = await Promise.all(children.map((child) => child.result()))
+    await ctx.setEvent('progress', { sections: parts.length })
+    return { day: input.day, pages: parts.reduce((n, p) => n + p.pages, 0) }
+  },
+})
+
 /**
  * Seeds a store with queues, messages in every state, workers and workflow runs in several
  * statuses, and leaves `mailer-1` and the workflow runner running (stop them with `stop()`).
@@ -128,6 +166,12 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
     pollIntervalMs: 100,
   })
   await runner.start()
+  const assembler = workflowWorker(store, [assembleReport, renderSection], {
+    name: 'assembly-runner',
+    pollIntervalMs: 100,
+  })
+  await assembler.start()
+  const parent = await assembleReport.start(store, { day: '2026-12-03' })
   const success = await nightlyReport.start(store, { day: '2026-11-30' })
   const failed = await nightlyReport.start(store, { day: '2026-12-01', fail: true })
   const sleeping = await nightlyReport.start(store, { day: '2026-12-02', sleep: true })
@@ -140,6 +184,15 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
       (await status(sleeping.id)) === 'SLEEPING',
     20_000,
   )
+  await until(
+    'the parent run to collect its children',
+    async () => (await status(parent.id)) === 'SUCCESS',
+    20_000,
+  )
+  const children = (await store.runs.list({ parentId: parent.id, limit: 10 }))
+    .map((r) => r.id)
+    .sort((a, b) => a - b)
+  if (children.length !== SECTIONS.length) throw new Error('seed: not every child was started')
   // an event the sleeping run has not taken yet (it waits for none): shown as pending
   await store.events.send(sleeping.id, 'approve', { by: 'ops@example.com', note: HOSTILE })
   await until(
@@ -155,11 +208,17 @@ export async function seed(store: Store, options: { emails?: number } = {}): Pro
     handledId: handled!.id,
     reports,
     runs: { success: success.id, failed: failed.id, sleeping: sleeping.id },
+    family: { parent: parent.id, children },
     control,
     mailer,
     runner,
+    assembler,
     async stop() {
-      await Promise.all([mailer.stop({ graceMs: 1_000 }), runner.stop({ graceMs: 1_000 })])
+      await Promise.all([
+        mailer.stop({ graceMs: 1_000 }),
+        runner.stop({ graceMs: 1_000 }),
+        assembler.stop({ graceMs: 1_000 }),
+      ])
     },
   }
 }

@@ -21,6 +21,48 @@ import { cancellable, runDuration } from './runs.js'
 export const MAX_STEPS = 500
 /** Events and published values shown on a run's page (the first ones). */
 export const MAX_EVENTS = 100
+/** Child runs shown on a run's page (the newest ones; a run with more says so). */
+export const MAX_CHILDREN = 100
+
+/** The runs this run started (`ctx.startChild`): which step started each, and how it stands. */
+function ChildTable(props: { v: ViewContext; runs: readonly RunRecord[] }) {
+  const { v } = props
+  if (props.runs.length === 0) return <p class="muted">No child runs.</p>
+  return (
+    <table class="children">
+      <thead>
+        <tr>
+          <th class="num">Run</th>
+          <th>Workflow</th>
+          <th>Status</th>
+          <th>Created</th>
+          <th>Finished</th>
+          <th>Started by step</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.runs.map((r) => (
+          <tr data-child={String(r.id)}>
+            <td class="num">
+              <a href={`${v.base}/runs/${r.id}`}>{`#${r.id}`}</a>
+            </td>
+            <td>{r.workflow}</td>
+            <td>
+              <Status status={r.status} />
+            </td>
+            <td>
+              <When date={r.createdAt} now={v.now} />
+            </td>
+            <td>
+              <When date={r.completedAt} now={v.now} />
+            </td>
+            <td class="mono">{r.parentStep ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
 
 /** The events sent to the run: who took them (a wait step) and when. */
 function EventTable(props: { v: ViewContext; events: readonly EventRecord[] }) {
@@ -103,8 +145,11 @@ function RunBody(props: {
   steps: readonly StepRecord[]
   events: readonly EventRecord[] | null
   values: readonly RunValue[] | null
+  /** The newest child runs (one more than {@link MAX_CHILDREN} when there are more), or null. */
+  childRuns: readonly RunRecord[] | null
 }) {
   const { v, run } = props
+  const children = props.childRuns?.slice(0, MAX_CHILDREN) ?? null
   const spans = stepSpans(props.steps, v.now)
   return (
     <Live v={v}>
@@ -117,6 +162,17 @@ function RunBody(props: {
         <span>
           message <a href={`${v.base}/messages/${run.messageId}`}>{run.messageId}</a>
         </span>
+        {run.parentId !== null && run.parentId !== undefined ? (
+          <span data-field="parent">
+            child of <a href={`${v.base}/runs/${run.parentId}`}>{`run #${run.parentId}`}</a>
+            {run.parentStep ? (
+              <>
+                {' '}
+                from step <span class="mono">{run.parentStep}</span>
+              </>
+            ) : null}
+          </span>
+        ) : null}
         {run.idempotencyKey ? (
           <span class="mono">{`idempotency key ${run.idempotencyKey}`}</span>
         ) : null}
@@ -165,6 +221,15 @@ function RunBody(props: {
       <TimelineChart run={run} spans={spans} now={v.now} />
       <StepTable v={v} spans={spans} />
       {props.steps.length === MAX_STEPS ? <p class="note">The first {MAX_STEPS} steps.</p> : null}
+      {children ? (
+        <section>
+          <h2>Children</h2>
+          <ChildTable v={v} runs={children} />
+          {props.childRuns!.length > MAX_CHILDREN ? (
+            <p class="note">The newest {MAX_CHILDREN} child runs.</p>
+          ) : null}
+        </section>
+      ) : null}
       <div class="grid2">
         <section>
           <h2>Input</h2>
@@ -200,23 +265,28 @@ function RunBody(props: {
 }
 
 /**
- * GET /runs/:id — a run's input, output or error, its steps as a timeline, the events sent to it
- * and the values it published (where the source has them).
+ * GET /runs/:id — a run's input, output or error, its parent (a child run), its steps as a
+ * timeline, the child runs it started, the events sent to it and the values it published (where
+ * the source has them).
  */
 export function registerRun(app: Hono<DashboardEnv>, deps: RouteDeps): void {
   app.get('/runs/:id', async (c) => {
     const id = idParam(c)
     if (id === null) return notFound(c, deps, 'No such run.')
     const { source } = deps.config
-    const [run, steps, events, values] = await Promise.all([
+    const [run, steps, events, values, children] = await Promise.all([
       source.run(id),
       source.steps(id, { limit: MAX_STEPS }),
       source.runEvents ? source.runEvents(id, { limit: MAX_EVENTS }) : null,
       source.runValues ? source.runValues(id, { limit: MAX_EVENTS }) : null,
+      // one more than shown, so that the page can say when there are more
+      source.runChildren ? source.runChildren(id, { limit: MAX_CHILDREN + 1 }) : null,
     ])
     if (!run) return notFound(c, deps, `No run ${id}.`)
     const v = viewContext(c, deps)
-    const body = <RunBody v={v} run={run} steps={steps} events={events} values={values} />
+    const body = (
+      <RunBody v={v} run={run} steps={steps} events={events} values={values} childRuns={children} />
+    )
     if (wantsLive(c)) return html(c, body)
     return html(
       c,
