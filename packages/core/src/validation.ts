@@ -37,14 +37,7 @@ export function validateName(
   name: unknown,
 ): string {
   if (kind === 'worker' || kind === 'step') {
-    if (
-      typeof name !== 'string' ||
-      name.length < 1 ||
-      name.length > 255 ||
-      !name.trim() ||
-      name.includes('\u0000') ||
-      !name.isWellFormed()
-    ) {
+    if (!isText(name, 1, 255, true)) {
       throw new ValidationError(
         `${kind} name`,
         name,
@@ -66,16 +59,27 @@ export function validateName(
 }
 
 /**
+ * The one free-text rule (names of workers, steps and events, idempotency keys, hostnames): a
+ * string of `min`–`max` UTF-16 units, well-formed (a lone surrogate would be stored as U+FFFD),
+ * no NUL (Postgres text refuses it), and with `notBlank` not only white space.
+ */
+function isText(value: unknown, min: number, max: number, notBlank: boolean): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= min &&
+    value.length <= max &&
+    (!notBlank || value.trim() !== '') &&
+    !value.includes('\u0000') &&
+    value.isWellFormed()
+  )
+}
+
+/**
  * Throws `ValidationError` unless `value` is a string of at most `maxChars` characters of
  * well-formed Unicode without NUL (what every store keeps exactly and every output prints back).
  */
 export function validateText(field: string, value: unknown, maxChars: number): string {
-  if (
-    typeof value !== 'string' ||
-    value.length > maxChars ||
-    value.includes('\u0000') ||
-    !value.isWellFormed()
-  ) {
+  if (!isText(value, 0, maxChars, false)) {
     throw new ValidationError(
       field,
       value,
@@ -287,14 +291,7 @@ export function validateInstant(field: string, value: unknown): Date {
  * (`ValidationError` otherwise). `kind` names it in the error.
  */
 export function validateEventName(name: unknown, kind: 'event' | 'value key' = 'event'): string {
-  if (
-    typeof name !== 'string' ||
-    name.length < 1 ||
-    name.length > 200 ||
-    !name.trim() ||
-    name.includes('\u0000') ||
-    !name.isWellFormed()
-  ) {
+  if (!isText(name, 1, 200, true)) {
     throw new ValidationError(
       `${kind} name`,
       name,
@@ -310,13 +307,7 @@ export function validateEventName(name: unknown, kind: 'event' | 'value key' = '
  */
 export function validateIdempotencyKey(key: unknown): string | null {
   if (key === undefined || key === null) return null
-  if (
-    typeof key !== 'string' ||
-    key.length < 1 ||
-    key.length > 512 ||
-    key.includes('\u0000') ||
-    !key.isWellFormed()
-  ) {
+  if (!isText(key, 1, 512, false)) {
     throw new ValidationError(
       'idempotencyKey',
       key,
